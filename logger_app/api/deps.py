@@ -1,0 +1,66 @@
+"""FastAPI dependencies: the runtime, the caller (from the API key), the log filters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query, Request
+
+from ..services.errors import ServiceError
+from ..services.principal import Principal
+from ..services.runtime import Runtime
+from ..services.scope import LogFilters
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def presented_key(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    auth = request.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    # A dependency runs before the endpoint touches the body, so a bad key is refused unread.
+    try:
+        return await runtime.keys.authenticate(presented_key(request))
+    except ServiceError as exc:
+        if exc.status in (401, 403):
+            runtime.counter.reject(None, "auth")
+        raise
+
+
+CallerDep = Annotated[Principal, Depends(get_principal)]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def get_filters(
+    status: Annotated[Literal["SUCCESS", "ERROR", "success", "error"] | None, Query(description="SUCCESS or ERROR, any case")] = None,
+    category: Annotated[str | None, Query(max_length=128)] = None,
+    environment: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,32}$")] = None,
+    ticket_id: Annotated[str | None, Query(max_length=256)] = None,
+    from_: Annotated[datetime | None, Query(alias="from", description="ISO-8601, inclusive; no offset means UTC")] = None,
+    to: Annotated[datetime | None, Query(description="ISO-8601, exclusive; no offset means UTC")] = None,
+    client_id: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="admin keys: any client; client keys: only their own")] = None,
+) -> LogFilters:
+    return LogFilters(
+        status=status.upper() if status else None, category=category, environment=environment,
+        ticket_id=ticket_id, since=_utc(from_), until=_utc(to), client_id=client_id,
+    )
+
+
+FiltersDep = Annotated[LogFilters, Depends(get_filters)]

@@ -1,0 +1,77 @@
+"""One error shape for every API failure: {"error": {"code", "message", "details": [...]}}.
+
+Never a stack trace, SQL, DSN or key in a body: unexpected errors are logged server-side under a
+request id that the response carries instead."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..services.errors import ServiceError
+from ..services.faults import is_storage_error
+from ..services.ingest import error_body
+from ..services.principal import AccessDenied
+
+log = logging.getLogger("logger_app.api")
+
+RETRY_AFTER_SECONDS = "5"
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    408: "request_timeout", 413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited",
+    503: "storage_unavailable",
+}
+
+
+def envelope(status: int, code: str, message: str, details: list | None = None, headers: dict | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def service_error_response(exc: ServiceError) -> JSONResponse:
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.status == 503 else None
+    return JSONResponse(error_body(exc), status_code=exc.status, headers=headers)
+
+
+def _field_of(loc: tuple) -> str:
+    # ('query', 'limit') -> 'limit'; ('body', 'logs', 3) -> 'logs[3]'
+    parts = [str(p) for p in loc if p not in ("query", "path", "body", "header")]
+    return ".".join(parts) or "request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service(_: Request, exc: ServiceError):
+        return service_error_response(exc)
+
+    @app.exception_handler(AccessDenied)
+    async def _denied(_: Request, exc: AccessDenied):
+        return envelope(403, "forbidden", "this key may not read that client", [{"field": "client_id", "problem": "not your client"}])
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError):
+        # FastAPI would answer 422 and echo the input; we answer 400 and only name the fields.
+        details = [{"field": _field_of(tuple(e.get("loc", ()))), "problem": e.get("msg", "invalid")} for e in exc.errors()]
+        return envelope(400, "validation_error", "invalid request parameters", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException):
+        code = HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code
+        return envelope(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        if is_storage_error(exc):
+            log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            return envelope(503, "storage_unavailable", "storage unavailable, retry later",
+                            headers={"Retry-After": RETRY_AFTER_SECONDS})
+        request_id = uuid.uuid4().hex
+        log.exception("unexpected error %s on %s %s", request_id, request.method, request.url.path)
+        return envelope(500, "internal_error", f"unexpected error; request id {request_id}",
+                        headers={"X-Request-ID": request_id})

@@ -1,0 +1,51 @@
+"""POST /api/v1/logs and /api/v1/logs/batch: the hot path."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ..services.errors import ServiceError
+from ..services.principal import Principal
+from ..services.runtime import Runtime
+from .body import read_json
+from .deps import CallerDep, RuntimeDep
+from .schemas import BatchIn, BatchResult, IngestResult, LogIn, errors
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+ERRORS = errors(400, 401, 403, 408, 413, 415, 500, 503)
+REASON_BY_STATUS = {413: "too_large", 400: "validation", 408: "validation", 415: "validation"}
+
+
+async def _body(request: Request, runtime: Runtime, caller: Principal):
+    try:
+        return await read_json(request, runtime.settings.max_body_bytes)
+    except ServiceError as exc:
+        runtime.counter.reject(caller.client_id, REASON_BY_STATUS.get(exc.status, "validation"))
+        raise
+
+
+@router.post(
+    "/logs",
+    responses={200: {"model": IngestResult, "description": "Stored and committed"}, **ERRORS},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": LogIn.model_json_schema()}}},
+                   "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200}}]},
+    summary="Store one workflow log",
+)
+async def ingest_log(request: Request, runtime: RuntimeDep, caller: CallerDep) -> JSONResponse:
+    body = await _body(request, runtime, caller)
+    stored = await runtime.ingestor.ingest_one(caller, body, request.headers.get("idempotency-key"))
+    return JSONResponse({"id": stored.id, "duplicate": stored.duplicate})
+
+
+@router.post(
+    "/logs/batch",
+    responses={200: {"model": BatchResult, "description": "All stored"},
+               207: {"model": BatchResult, "description": "Some items rejected; the valid ones are stored"}, **ERRORS},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+    summary="Store many workflow logs in one transaction",
+)
+async def ingest_batch(request: Request, runtime: RuntimeDep, caller: CallerDep) -> JSONResponse:
+    body = await _body(request, runtime, caller)
+    results, all_ok = await runtime.ingestor.ingest_batch(caller, body)
+    return JSONResponse({"results": results}, status_code=200 if all_ok else 207)

@@ -1,0 +1,52 @@
+"""Read API: a client key sees its client, an admin key sees all."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from ..services import metrics, queries
+from ..services.ingest_stats import ingest_report
+from .deps import CallerDep, FiltersDep, RuntimeDep, _utc
+from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, errors
+
+router = APIRouter(prefix="/api/v1", tags=["read"])
+ERRORS = errors(400, 401, 403, 500, 503)
+
+
+@router.get("/logs", response_model=LogPage, responses=ERRORS, summary="List logs, newest first (keyset pages)")
+async def list_logs(
+    runtime: RuntimeDep, caller: CallerDep, filters: FiltersDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+):
+    return await queries.list_logs(runtime.db, caller, filters, limit, cursor)
+
+
+@router.get("/logs/{log_id}", response_model=LogFull, responses=errors(400, 401, 404, 500, 503),
+            summary="One whole log, with payload")
+async def get_log(log_id: int, runtime: RuntimeDep, caller: CallerDep):
+    return await queries.get_log(runtime.db, caller, log_id)
+
+
+@router.get("/metrics/overview", response_model=Overview, responses=ERRORS, summary="Totals, rates, percentiles")
+async def overview(runtime: RuntimeDep, caller: CallerDep, filters: FiltersDep):
+    return await metrics.overview(runtime.db, caller, filters)
+
+
+@router.get("/metrics/timeseries", response_model=Timeseries, responses=ERRORS, summary="Per hour or day")
+async def timeseries(runtime: RuntimeDep, caller: CallerDep, filters: FiltersDep,
+                     bucket: Literal["hour", "day"] = "hour"):
+    return {"bucket": bucket, "items": await metrics.timeseries(runtime.db, caller, filters, bucket)}
+
+
+@router.get("/metrics/ingest", response_model=IngestReport, responses=ERRORS,
+            summary="Per client and hour: accepted, duplicates, rejected by reason")
+async def ingest_metrics(
+    runtime: RuntimeDep, caller: CallerDep,
+    client_id: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = None,
+    from_: Annotated[datetime | None, Query(alias="from", description="default: 24 h ago")] = None,
+):
+    return {"items": await ingest_report(runtime.db, caller, _utc(from_), client_id)}

@@ -1,0 +1,134 @@
+"""Response and request shapes, for the OpenAPI document (the hot path builds plain dicts)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    problem: str
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+class LogIn(BaseModel):
+    """One workflow run. Unknown top-level fields are kept in `extra`."""
+
+    model_config = {"extra": "allow"}
+    ticket_id: str = Field(min_length=1, max_length=256)
+    status: Literal["SUCCESS", "ERROR", "success", "error"]
+    executed_at: str | None = Field(None, description="ISO-8601; default: time received; no offset means UTC")
+    execution_time_seconds: float | None = Field(None, ge=0)
+    environment: str = Field("production", pattern=r"^[a-z0-9_-]{1,32}$")
+    category: str | None = Field(None, max_length=128)
+    metrics: dict[str, Any] | None = None
+    payload: dict[str, Any] | None = None
+    client_id: str | None = Field(None, description="if given, must equal the key's client")
+    idempotency_key: str | None = Field(None, max_length=200)
+
+
+class BatchIn(BaseModel):
+    logs: list[LogIn]
+
+
+class IngestResult(BaseModel):
+    id: int
+    duplicate: bool
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    id: int | None = None
+    duplicate: bool | None = None
+    error: ErrorInfo | None = None
+
+
+class BatchResult(BaseModel):
+    results: list[BatchItemResult]
+
+
+class LogSummary(BaseModel):
+    id: int
+    client_id: str
+    environment: str
+    ticket_id: str
+    executed_at: str
+    execution_time_seconds: float | None
+    status: str
+    category: str | None
+    metrics: dict[str, Any] | None
+    created_at: str
+
+
+class LogFull(LogSummary):
+    payload: dict[str, Any] | None
+    extra: dict[str, Any] | None
+    idempotency_key: str | None
+
+
+class LogPage(BaseModel):
+    items: list[LogSummary]
+    next_cursor: str | None
+
+
+class CategoryStat(BaseModel):
+    category: str | None
+    count: int
+    errors: int
+    error_rate: float | None
+
+
+class Overview(BaseModel):
+    total: int
+    success: int
+    errors: int
+    success_rate: float | None
+    avg_execution_time_seconds: float | None
+    p50_execution_time_seconds: float | None
+    p95_execution_time_seconds: float | None
+    by_category: list[CategoryStat]
+
+
+class Bucket(BaseModel):
+    bucket: str
+    total: int
+    errors: int
+    avg_execution_time_seconds: float | None
+    p50_execution_time_seconds: float | None
+    p95_execution_time_seconds: float | None
+
+
+class Timeseries(BaseModel):
+    bucket: Literal["hour", "day"]
+    items: list[Bucket]
+
+
+class IngestHour(BaseModel):
+    client_id: str | None
+    hour: str
+    accepted: int
+    duplicates: int
+    rejected: dict[str, int]
+
+
+class IngestReport(BaseModel):
+    items: list[IngestHour]
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {400: "Invalid input (names the field)", 401: "Missing, unknown or revoked API key",
+            403: "Disabled client or another client's data", 404: "Not found (also another client's log)",
+            408: "Body not received in time", 413: "Body or batch too large", 415: "Content type is not JSON",
+            503: "Storage unavailable; retry after Retry-After seconds", 500: "Unexpected; carries a request id"}
+    return {c: {"model": ErrorBody, "description": text[c]} for c in codes}

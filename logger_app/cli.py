@@ -1,0 +1,161 @@
+"""`logger-app` command line: serve, migrate, clients, keys, users, demo data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Awaitable, Callable
+
+from .config import get_settings
+from .db.engine import Database, create_database
+from .db.migrate import upgrade
+from .services import clients, keys, users
+from .services.errors import ServiceError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="logger-app", description="Central Logger")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the API and dashboard")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    sub.add_parser("migrate", help="apply database migrations")
+
+    client = sub.add_parser("client", help="manage clients").add_subparsers(dest="action", required=True)
+    cc = client.add_parser("create")
+    cc.add_argument("id")
+    cc.add_argument("--name")
+    client.add_parser("list")
+    cd = client.add_parser("disable")
+    cd.add_argument("id")
+
+    key = sub.add_parser("key", help="manage API keys").add_subparsers(dest="action", required=True)
+    kc = key.add_parser("create")
+    kc.add_argument("client_id", nargs="?")
+    kc.add_argument("--admin", action="store_true", help="a provider key that reads every client")
+    kc.add_argument("--label", default="")
+    kc.add_argument("--json", action="store_true")
+    kr = key.add_parser("revoke")
+    kr.add_argument("prefix")
+    key.add_parser("list")
+
+    user = sub.add_parser("user", help="manage dashboard users").add_subparsers(dest="action", required=True)
+    uc = user.add_parser("create")
+    uc.add_argument("name")
+    uc.add_argument("--role", choices=users.ROLES, required=True)
+    uc.add_argument("--client")
+    uc.add_argument("--password-stdin", action="store_true")
+    user.add_parser("list")
+    ud = user.add_parser("disable")
+    ud.add_argument("name")
+    up = user.add_parser("set-password")
+    up.add_argument("name")
+    up.add_argument("--password-stdin", action="store_true")
+
+    demo = sub.add_parser("demo", help="load realistic demo logs for three clients")
+    demo.add_argument("--logs", type=int, default=600)
+    demo.add_argument("--days", type=int, default=7)
+    return p
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat: "):
+        raise ServiceError("passwords do not match")
+    return first
+
+
+def _fmt(value) -> str:
+    return value.isoformat(timespec="seconds") if value else "-"
+
+
+async def _run(args: argparse.Namespace, db: Database) -> None:
+    cmd, action = args.command, getattr(args, "action", None)
+    if cmd == "client" and action == "create":
+        c = await clients.create_client(db, args.id, args.name)
+        print(f"created client {c.id}")
+    elif cmd == "client" and action == "list":
+        for c in await clients.list_clients(db):
+            print(f"{c.id}\t{c.name}\t{'disabled' if c.disabled else 'active'}\t{_fmt(c.created_at)}")
+    elif cmd == "client" and action == "disable":
+        await clients.set_client_disabled(db, args.id)
+        print(f"disabled client {args.id}")
+    elif cmd == "key" and action == "create":
+        if args.admin == bool(args.client_id):
+            raise ServiceError("give either CLIENT_ID or --admin")
+        created = await keys.create_key(db, None if args.admin else args.client_id, args.label)
+        if args.json:
+            print(json.dumps({"client_id": created.client_id, "key": created.key, "prefix": created.prefix}))
+        else:
+            print(created.key)
+            print(f"(prefix {created.prefix}; this key is shown only once)", file=sys.stderr)
+    elif cmd == "key" and action == "revoke":
+        n = await keys.revoke_key(db, args.prefix)
+        print(f"revoked {n} key(s) with prefix {args.prefix}")
+    elif cmd == "key" and action == "list":
+        for k in await keys.list_keys(db):
+            state = "revoked" if k.revoked_at else "active"
+            print(f"{k.prefix}\t{k.client_id or '(admin)'}\t{state}\t{k.label}\tlast used {_fmt(k.last_used_at)}")
+    elif cmd == "user" and action == "create":
+        u = await users.create_user(db, args.name, _read_password(args.password_stdin), args.role, args.client)
+        print(f"created {u.role} user {u.username}")
+    elif cmd == "user" and action == "list":
+        for u in await users.list_users(db):
+            print(f"{u.username}\t{u.role}\t{u.client_id or '-'}\t{'disabled' if u.disabled else 'active'}")
+    elif cmd == "user" and action == "disable":
+        await users.set_user_disabled(db, args.name)
+        print(f"disabled user {args.name}")
+    elif cmd == "user" and action == "set-password":
+        await users.set_password(db, args.name, _read_password(args.password_stdin))
+        print(f"password changed for {args.name}")
+    elif cmd == "demo":
+        from .demo import load_demo
+
+        n = await load_demo(db, args.logs, args.days)
+        print(f"loaded {n} demo logs for clients acme, globex, initech")
+
+
+async def _with_db(work: Callable[[Database], Awaitable[None]]) -> None:
+    settings = get_settings()
+    await upgrade(settings.database_url)
+    db = create_database(settings.database_url, settings.db_timeout_seconds)
+    try:
+        await work(db)
+    finally:
+        await db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        import os
+
+        if args.host:
+            os.environ["LOGGER_HOST"] = args.host
+        if args.port:
+            os.environ["LOGGER_PORT"] = str(args.port)
+        from .app import build
+        from .server import serve
+
+        settings = get_settings()
+        serve(build(settings), settings)
+        return 0
+    try:
+        if args.command == "migrate":
+            asyncio.run(upgrade(get_settings().database_url))
+            print("database is up to date")
+        else:
+            asyncio.run(_with_db(lambda db: _run(args, db)))
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except (OSError, ConnectionError) as exc:
+        print(f"error: cannot reach the database ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,47 @@
+"""Settings, read from the environment (prefix LOGGER_) and an optional .env file."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOGGER_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./data/logger.db"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    storage_secret: str | None = None
+    admin_password: str | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_items: int = Field(default=1000, ge=1)
+    db_timeout_seconds: float = Field(default=5.0, gt=0)
+    cookie_secure: bool = False
+    # Revocation must reach every process within 10 s, so the in-process key cache lives shorter.
+    key_cache_seconds: float = Field(default=5.0, ge=0, le=9)
+    data_dir: str = "./data"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_storage_secret(self) -> str:
+        """The configured secret, or one generated once and kept in the data dir.
+
+        Persisting it means restarts (and several processes sharing the dir) agree on it."""
+        if self.storage_secret:
+            return self.storage_secret
+        path = Path(self.data_dir) / "storage_secret"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def get_settings() -> Settings:
+    return Settings()

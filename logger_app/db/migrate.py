@@ -1,0 +1,31 @@
+"""Apply Alembic migrations (at start-up and from `logger-app migrate`)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from .engine import ensure_sqlite_dir
+
+HERE = Path(__file__).parent
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config(str(HERE / "alembic.ini"))
+    cfg.set_main_option("script_location", str(HERE / "migrations"))
+    cfg.attributes["database_url"] = url
+    return cfg
+
+
+def upgrade_sync(url: str) -> None:
+    if url.startswith("sqlite"):
+        ensure_sqlite_dir(url)
+    command.upgrade(alembic_config(url), "head")
+
+
+async def upgrade(url: str) -> None:
+    # env.py runs its own event loop, so it needs a thread without one.
+    await asyncio.to_thread(upgrade_sync, url)

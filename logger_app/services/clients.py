@@ -1,0 +1,53 @@
+"""Clients (tenants)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..db.engine import Database
+from ..db.models import Client
+from .errors import Conflict, FieldProblem, NotFound, ValidationFailed
+
+CLIENT_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+
+def check_client_id(client_id: str) -> str:
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
+        raise ValidationFailed(
+            "invalid client id",
+            [FieldProblem("client_id", "must match [a-z0-9][a-z0-9_-]{0,62}")],
+        )
+    return client_id
+
+
+async def create_client(db: Database, client_id: str, name: str | None = None) -> Client:
+    check_client_id(client_id)
+    client = Client(id=client_id, name=(name or client_id)[:200], disabled=False)
+    async with db.write_sessions()() as session:
+        session.add(client)
+        try:
+            await session.commit()
+        except IntegrityError:
+            raise Conflict(f"client {client_id!r} already exists", [FieldProblem("client_id", "already exists")])
+    return client
+
+
+async def list_clients(db: Database) -> list[Client]:
+    async with db.read_sessions()() as session:
+        return list((await session.scalars(select(Client).order_by(Client.id))).all())
+
+
+async def get_client(db: Database, client_id: str) -> Client | None:
+    async with db.read_sessions()() as session:
+        return await session.get(Client, client_id)
+
+
+async def set_client_disabled(db: Database, client_id: str, disabled: bool = True) -> None:
+    async with db.write_sessions()() as session:
+        result = await session.execute(update(Client).where(Client.id == client_id).values(disabled=disabled))
+        await session.commit()
+    if result.rowcount == 0:
+        raise NotFound(f"no client {client_id!r}")

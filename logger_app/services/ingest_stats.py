@@ -1,0 +1,88 @@
+"""What each client's workflows delivered and what the server refused, per hour.
+
+Counting happens in memory on the hot path and is added to the table every few seconds, so a
+rejected request costs no database write (and counting still works while the database is down)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..db.engine import Database
+from ..db.models import IngestStat
+from ..db.types import utcnow
+from .principal import Principal
+
+log = logging.getLogger("logger_app.ingest_stats")
+
+REASONS = ("auth", "validation", "too_large", "unavailable")
+COLUMNS = ("accepted", "duplicates") + tuple(f"rejected_{r}" for r in REASONS)
+UNKNOWN_CLIENT = ""  # requests whose key matched no client
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+class IngestCounter:
+    def __init__(self, db: Database):
+        self.db = db
+        self._pending: dict[tuple[str, datetime], Counter] = defaultdict(Counter)
+
+    def count(self, client_id: str | None, column: str, n: int = 1) -> None:
+        if n:
+            self._pending[(client_id or UNKNOWN_CLIENT, hour_of(utcnow()))][column] += n
+
+    def reject(self, client_id: str | None, reason: str) -> None:
+        self.count(client_id, f"rejected_{reason}")
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, defaultdict(Counter)
+        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+        table = IngestStat.__table__
+        try:
+            async with self.db.writer.begin() as conn:
+                for (client_id, hour), counts in pending.items():
+                    values = {c: counts.get(c, 0) for c in COLUMNS}
+                    stmt = insert(table).values(client_id=client_id, hour=hour, **values)
+                    stmt = stmt.on_conflict_do_update(
+                        index_elements=["client_id", "hour"],
+                        set_={c: table.c[c] + stmt.excluded[c] for c in COLUMNS},
+                    )
+                    await conn.execute(stmt)
+        except Exception as exc:
+            # Keep the counts for the next try rather than losing what the outage itself caused.
+            for key, counts in pending.items():
+                self._pending[key].update(counts)
+            log.warning("could not store ingest counters yet: %s", type(exc).__name__)
+
+
+async def ingest_report(db: Database, principal: Principal, since: datetime | None = None,
+                        client_id: str | None = None) -> list[dict]:
+    """Per client and hour, newest first, scoped like every other read."""
+    since = since or utcnow() - timedelta(hours=24)
+    query = select(IngestStat).where(IngestStat.hour >= hour_of(since))
+    if not principal.is_admin:
+        query = query.where(IngestStat.client_id == principal.client_id)
+    elif client_id is not None:
+        query = query.where(IngestStat.client_id == client_id)
+    query = query.order_by(IngestStat.hour.desc(), IngestStat.client_id)
+    async with db.read_sessions()() as session:
+        rows = (await session.scalars(query)).all()
+    return [
+        {
+            "client_id": r.client_id or None,
+            "hour": r.hour.isoformat(),
+            "accepted": r.accepted,
+            "duplicates": r.duplicates,
+            "rejected": {reason: getattr(r, f"rejected_{reason}") for reason in REASONS},
+        }
+        for r in rows
+    ]

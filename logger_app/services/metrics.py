@@ -1,0 +1,151 @@
+"""Aggregates for the overview and charts: same numbers on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Integer, case, cast, func
+
+from ..db.engine import Database
+from ..db.models import WorkflowLog
+from .principal import Principal
+from .scope import LogFilters, scoped_select
+
+CONFIDENCE_BUCKETS = 10
+MAX_ITERATIONS_BUCKET = 15  # "15+" collects the long tail
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """Linear interpolation, the same definition as PostgreSQL's percentile_cont."""
+    if not sorted_values:
+        return None
+    pos = (len(sorted_values) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
+
+
+async def _percentiles(session, db: Database, principal: Principal, filters: LogFilters) -> tuple[Any, Any]:
+    exec_time = WorkflowLog.execution_time_seconds
+    if db.dialect == "postgresql":
+        query = scoped_select(
+            principal, filters, func.percentile_cont(0.5).within_group(exec_time), func.percentile_cont(0.95).within_group(exec_time)
+        )
+        p50, p95 = (await session.execute(query)).one()
+        return p50, p95
+    # SQLite has no percentile function: read the (index-covered) column and compute it here.
+    query = scoped_select(principal, filters, exec_time).where(exec_time.is_not(None)).order_by(exec_time)
+    values = [v for (v,) in (await session.execute(query)).all()]
+    return percentile(values, 0.5), percentile(values, 0.95)
+
+
+async def overview(db: Database, principal: Principal, filters: LogFilters) -> dict[str, Any]:
+    is_error = case((WorkflowLog.status == "ERROR", 1), else_=0)
+    totals = scoped_select(
+        principal, filters, func.count(), func.sum(is_error), func.avg(WorkflowLog.execution_time_seconds)
+    )
+    per_category = scoped_select(principal, filters, WorkflowLog.category, func.count(), func.sum(is_error))
+    per_category = per_category.group_by(WorkflowLog.category).order_by(func.count().desc())
+    async with db.read_sessions()() as session:
+        total, errors, avg = (await session.execute(totals)).one()
+        p50, p95 = await _percentiles(session, db, principal, filters)
+        categories = (await session.execute(per_category)).all()
+    errors = int(errors or 0)
+    return {
+        "total": total,
+        "success": total - errors,
+        "errors": errors,
+        "success_rate": (total - errors) / total if total else None,
+        "avg_execution_time_seconds": float(avg) if avg is not None else None,
+        "p50_execution_time_seconds": float(p50) if p50 is not None else None,
+        "p95_execution_time_seconds": float(p95) if p95 is not None else None,
+        "by_category": [
+            {"category": c, "count": n, "errors": int(e or 0), "error_rate": int(e or 0) / n if n else None}
+            for c, n, e in categories
+        ],
+    }
+
+
+def _bucket_expr(db: Database, bucket: str):
+    if db.dialect == "postgresql":
+        return func.date_trunc(bucket, func.timezone("UTC", WorkflowLog.executed_at))
+    fmt = "%Y-%m-%d %H:00:00" if bucket == "hour" else "%Y-%m-%d 00:00:00"
+    return func.strftime(fmt, WorkflowLog.executed_at)
+
+
+def _as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+async def timeseries(db: Database, principal: Principal, filters: LogFilters, bucket: str = "hour") -> list[dict]:
+    """Per bucket: total, errors, avg, p50 and p95 execution time, oldest first."""
+    b = _bucket_expr(db, bucket).label("bucket")
+    is_error = case((WorkflowLog.status == "ERROR", 1), else_=0)
+    exec_time = WorkflowLog.execution_time_seconds
+    if db.dialect == "postgresql":
+        query = scoped_select(
+            principal, filters, b, func.count(), func.sum(is_error), func.avg(exec_time),
+            func.percentile_cont(0.5).within_group(exec_time), func.percentile_cont(0.95).within_group(exec_time),
+        ).group_by(b).order_by(b)
+        async with db.read_sessions()() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            {"bucket": _as_utc(t).isoformat(), "total": n, "errors": int(e or 0),
+             "avg_execution_time_seconds": a, "p50_execution_time_seconds": p50, "p95_execution_time_seconds": p95}
+            for t, n, e, a, p50, p95 in rows
+        ]
+    query = scoped_select(principal, filters, b, WorkflowLog.status, exec_time)
+    async with db.read_sessions()() as session:
+        rows = (await session.execute(query)).all()
+    groups: dict[str, list] = defaultdict(lambda: [0, 0, []])
+    for t, status, value in rows:
+        g = groups[t]
+        g[0] += 1
+        g[1] += status == "ERROR"
+        if value is not None:
+            g[2].append(value)
+    out = []
+    for t in sorted(groups):
+        n, e, values = groups[t]
+        values.sort()
+        out.append({
+            "bucket": _as_utc(t).isoformat(), "total": n, "errors": e,
+            "avg_execution_time_seconds": sum(values) / len(values) if values else None,
+            "p50_execution_time_seconds": percentile(values, 0.5),
+            "p95_execution_time_seconds": percentile(values, 0.95),
+        })
+    return out
+
+
+async def distributions(db: Database, principal: Principal, filters: LogFilters) -> dict[str, Any]:
+    """Confidence histogram split by outcome, and iterations per ticket: the agent-specific views."""
+    conf = WorkflowLog.metrics["confidence"].as_float()
+    conf_bucket = case(
+        *[(conf < (i + 1) / CONFIDENCE_BUCKETS, i) for i in range(CONFIDENCE_BUCKETS - 1)],
+        else_=CONFIDENCE_BUCKETS - 1,
+    ).label("b")
+    iters = cast(WorkflowLog.metrics["iterations"].as_float(), Integer)
+    iter_bucket = case((iters >= MAX_ITERATIONS_BUCKET, MAX_ITERATIONS_BUCKET), else_=iters).label("i")
+    q_conf = scoped_select(principal, filters, conf_bucket, WorkflowLog.status, func.count()).where(
+        conf.is_not(None)).group_by(conf_bucket, WorkflowLog.status)
+    q_iter = scoped_select(principal, filters, iter_bucket, WorkflowLog.status, func.count()).where(
+        iters.is_not(None)).group_by(iter_bucket, WorkflowLog.status)
+    async with db.read_sessions()() as session:
+        conf_rows = (await session.execute(q_conf)).all()
+        iter_rows = (await session.execute(q_iter)).all()
+    confidence = {"buckets": [f"{i / CONFIDENCE_BUCKETS:.1f}–{(i + 1) / CONFIDENCE_BUCKETS:.1f}" for i in range(CONFIDENCE_BUCKETS)],
+                  "success": [0] * CONFIDENCE_BUCKETS, "error": [0] * CONFIDENCE_BUCKETS}
+    for b, status, n in conf_rows:
+        b = min(max(int(b), 0), CONFIDENCE_BUCKETS - 1)
+        confidence["error" if status == "ERROR" else "success"][b] += n
+    labels = list(range(0, MAX_ITERATIONS_BUCKET + 1))
+    iterations = {"buckets": [str(i) if i < MAX_ITERATIONS_BUCKET else f"{i}+" for i in labels],
+                  "success": [0] * len(labels), "error": [0] * len(labels)}
+    for i, status, n in iter_rows:
+        i = min(max(int(i), 0), MAX_ITERATIONS_BUCKET)
+        iterations["error" if status == "ERROR" else "success"][i] += n
+    return {"confidence": confidence, "iterations": iterations}

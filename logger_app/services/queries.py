@@ -1,0 +1,117 @@
+"""Reading logs: list pages, one log, other runs of a ticket. All scoped by the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import distinct
+
+from ..db.engine import Database
+from ..db.models import WorkflowLog
+from .errors import NotFound
+from .principal import AccessDenied, Principal
+from .scope import LogFilters, after_cursor, effective_client, encode_cursor, scoped_select
+
+MAX_LIMIT = 200
+SUMMARY_COLUMNS = (
+    WorkflowLog.id,
+    WorkflowLog.client_id,
+    WorkflowLog.environment,
+    WorkflowLog.ticket_id,
+    WorkflowLog.executed_at,
+    WorkflowLog.execution_time_seconds,
+    WorkflowLog.status,
+    WorkflowLog.category,
+    WorkflowLog.metrics,
+    WorkflowLog.created_at,
+)
+NEWEST_FIRST = (WorkflowLog.executed_at.desc(), WorkflowLog.id.desc())
+
+
+def summary(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "client_id": row.client_id,
+        "environment": row.environment,
+        "ticket_id": row.ticket_id,
+        "executed_at": row.executed_at.isoformat(),
+        "execution_time_seconds": row.execution_time_seconds,
+        "status": row.status,
+        "category": row.category,
+        "metrics": row.metrics,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def full(row: WorkflowLog) -> dict[str, Any]:
+    data = summary(row)
+    data.update(payload=row.payload, extra=row.extra, idempotency_key=row.idempotency_key)
+    return data
+
+
+async def list_logs(db: Database, principal: Principal, filters: LogFilters, limit: int = 50,
+                    cursor: str | None = None) -> dict[str, Any]:
+    """One newest-first keyset page; `next_cursor` is None on the last page."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = after_cursor(scoped_select(principal, filters, *SUMMARY_COLUMNS), cursor)
+    query = query.order_by(*NEWEST_FIRST).limit(limit + 1)
+    async with db.read_sessions()() as session:
+        rows = (await session.execute(query)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].executed_at, rows[-1].id) if more else None
+    return {"items": [summary(r) for r in rows], "next_cursor": next_cursor}
+
+
+async def iter_logs(db: Database, principal: Principal, filters: LogFilters, full_rows: bool = False,
+                    page: int = 500) -> AsyncIterator[dict[str, Any]]:
+    """Every matching log, newest first, one keyset page at a time (exports never load all rows)."""
+    cursor = None
+    while True:
+        columns = () if full_rows else SUMMARY_COLUMNS
+        query = after_cursor(scoped_select(principal, filters, *columns), cursor)
+        query = query.order_by(*NEWEST_FIRST).limit(page)
+        async with db.read_sessions()() as session:
+            if full_rows:
+                rows = list((await session.scalars(query)).all())
+            else:
+                rows = list((await session.execute(query)).all())
+        for row in rows:
+            yield full(row) if full_rows else summary(row)
+        if len(rows) < page:
+            return
+        cursor = encode_cursor(rows[-1].executed_at, rows[-1].id)
+
+
+async def get_log(db: Database, principal: Principal, log_id: int) -> dict[str, Any]:
+    """The whole log. Another client's log is 'not found', exactly like a missing one."""
+    query = scoped_select(principal, LogFilters()).where(WorkflowLog.id == log_id)
+    async with db.read_sessions()() as session:
+        row = (await session.scalars(query)).first()
+    if row is None:
+        raise NotFound("log not found")
+    return full(row)
+
+
+async def categories(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:
+    query = scoped_select(principal, LogFilters(client_id=client_id), distinct(WorkflowLog.category))
+    query = query.where(WorkflowLog.category.is_not(None)).order_by(WorkflowLog.category).limit(500)
+    async with db.read_sessions()() as session:
+        return [c for (c,) in (await session.execute(query)).all()]
+
+
+async def environments(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:
+    query = scoped_select(principal, LogFilters(client_id=client_id), distinct(WorkflowLog.environment))
+    query = query.order_by(WorkflowLog.environment).limit(100)
+    async with db.read_sessions()() as session:
+        return [e for (e,) in (await session.execute(query)).all()]
+
+
+def can_see_client(principal: Principal, client_id: str | None) -> bool:
+    try:
+        effective_client(principal, client_id)
+        return True
+    except AccessDenied:
+        return False
+

@@ -1,0 +1,91 @@
+"""The one place that turns a caller's scope into a client filter on log queries.
+
+Every read of workflow_logs starts from `scoped_select`, so no code path can forget the tenant."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+
+from ..db.models import WorkflowLog
+from .errors import FieldProblem, ValidationFailed
+from .principal import AccessDenied, Principal
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    status: str | None = None
+    category: str | None = None
+    environment: str | None = None
+    ticket_id: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    client_id: str | None = None
+
+
+def effective_client(principal: Principal, requested: str | None) -> str | None:
+    """The client a query is limited to; None means every client (admins only)."""
+    if principal.is_admin:
+        return requested
+    if requested is not None and requested != principal.client_id:
+        raise AccessDenied(requested)
+    if principal.client_id is None:  # a non-admin with no client sees nothing, never everything
+        raise AccessDenied("")
+    return principal.client_id
+
+
+def scope_condition(column: Any, principal: Principal, requested: str | None):
+    client = effective_client(principal, requested)
+    return None if client is None else column == client
+
+
+def scoped_select(principal: Principal, filters: LogFilters, *columns: Any) -> Select:
+    """SELECT columns (default: the whole log) FROM workflow_logs limited to the caller's scope."""
+    query = select(*columns) if columns else select(WorkflowLog)
+    condition = scope_condition(WorkflowLog.client_id, principal, filters.client_id)
+    if condition is not None:
+        query = query.where(condition)
+    if filters.status:
+        query = query.where(WorkflowLog.status == filters.status.upper())
+    if filters.category:
+        query = query.where(WorkflowLog.category == filters.category)
+    if filters.environment:
+        query = query.where(WorkflowLog.environment == filters.environment)
+    if filters.ticket_id:
+        query = query.where(WorkflowLog.ticket_id == filters.ticket_id)
+    if filters.since:
+        query = query.where(WorkflowLog.executed_at >= filters.since)
+    if filters.until:
+        query = query.where(WorkflowLog.executed_at < filters.until)
+    return query
+
+
+def encode_cursor(executed_at: datetime, log_id: int) -> str:
+    raw = json.dumps([executed_at.isoformat(), log_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, log_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        when = datetime.fromisoformat(stamp)
+        if when.tzinfo is None or not isinstance(log_id, int):
+            raise ValueError
+        return when, log_id
+    except Exception:
+        raise ValidationFailed("invalid cursor", [FieldProblem("cursor", "not a cursor this server issued")])
+
+
+def after_cursor(query: Select, cursor: str | None) -> Select:
+    if not cursor:
+        return query
+    when, log_id = decode_cursor(cursor)
+    return query.where(
+        or_(WorkflowLog.executed_at < when, and_(WorkflowLog.executed_at == when, WorkflowLog.id < log_id))
+    )

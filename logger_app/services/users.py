@@ -1,0 +1,130 @@
+"""Dashboard users. Passwords are argon2 hashes (passlib from the libpass fork).
+
+Hashing takes tens of milliseconds of CPU, so it always runs off the event loop through `offload`
+(the pages pass NiceGUI's run.io_bound; the default is a plain worker thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from passlib.context import CryptContext
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..db.engine import Database
+from ..db.models import Client, User
+from .errors import Conflict, FieldProblem, NotFound, ValidationFailed
+
+log = logging.getLogger("logger_app")
+
+_context = CryptContext(schemes=["argon2"], deprecated="auto")
+# Verifying against this when the user does not exist keeps timing the same for both failures.
+_DUMMY_HASH = _context.hash(secrets.token_hex(8))
+
+Offload = Callable[..., Awaitable[Any]]
+ROLES = ("admin", "client")
+
+
+def hash_password(password: str) -> str:
+    return _context.hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    try:
+        return _context.verify(password, hashed)
+    except (ValueError, TypeError):
+        return False
+
+
+def _check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < 8:
+        raise ValidationFailed("password too short", [FieldProblem("password", "must be at least 8 characters")])
+
+
+async def create_user(db: Database, username: str, password: str, role: str, client_id: str | None = None,
+                      offload: Offload = asyncio.to_thread, check_strength: bool = True) -> User:
+    if not username or len(username) > 64 or not username.isprintable():
+        raise ValidationFailed("invalid username", [FieldProblem("username", "1-64 printable characters")])
+    if role not in ROLES:
+        raise ValidationFailed("invalid role", [FieldProblem("role", "must be admin or client")])
+    if role == "client" and not client_id:
+        raise ValidationFailed("client users need a client", [FieldProblem("client_id", "required for role client")])
+    if role == "admin":
+        client_id = None
+    if check_strength:
+        _check_password(password)
+    hashed = await offload(hash_password, password)
+    async with db.write_sessions()() as session:
+        if client_id and await session.get(Client, client_id) is None:
+            raise NotFound(f"no client {client_id!r}", [FieldProblem("client_id", "does not exist")])
+        user = User(username=username, password_hash=hashed, role=role, client_id=client_id, disabled=False)
+        session.add(user)
+        try:
+            await session.commit()
+        except IntegrityError:
+            raise Conflict(f"user {username!r} already exists", [FieldProblem("username", "already exists")])
+    return user
+
+
+async def list_users(db: Database) -> list[User]:
+    async with db.read_sessions()() as session:
+        return list((await session.scalars(select(User).order_by(User.username))).all())
+
+
+async def get_user(db: Database, user_id: int) -> User | None:
+    async with db.read_sessions()() as session:
+        return await session.get(User, user_id)
+
+
+async def set_user_disabled(db: Database, username: str, disabled: bool = True) -> None:
+    async with db.write_sessions()() as session:
+        result = await session.execute(update(User).where(User.username == username).values(disabled=disabled))
+        await session.commit()
+    if result.rowcount == 0:
+        raise NotFound(f"no user {username!r}")
+
+
+async def set_password(db: Database, username: str, password: str, offload: Offload = asyncio.to_thread) -> None:
+    _check_password(password)
+    hashed = await offload(hash_password, password)
+    async with db.write_sessions()() as session:
+        result = await session.execute(update(User).where(User.username == username).values(password_hash=hashed))
+        await session.commit()
+    if result.rowcount == 0:
+        raise NotFound(f"no user {username!r}")
+
+
+async def authenticate_user(db: Database, username: str, password: str,
+                            offload: Offload = asyncio.to_thread) -> User | None:
+    """The user when the password matches and the account is enabled, else None (one answer for all)."""
+    async with db.read_sessions()() as session:
+        user = (await session.scalars(select(User).where(User.username == username))).first()
+    hashed = user.password_hash if user is not None else _DUMMY_HASH
+    ok = await offload(verify_password, password, hashed)
+    if user is None or not ok or user.disabled:
+        return None
+    return user
+
+
+async def ensure_admin(db: Database, password: str | None) -> str | None:
+    """First start: create `admin` if no admin exists. Returns a generated password, printed once."""
+    async with db.read_sessions()() as session:
+        admins = await session.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
+    if admins:
+        return None
+    generated = None
+    if not password:
+        generated = password = secrets.token_urlsafe(12)
+    try:
+        # LOGGER_ADMIN_PASSWORD is the operator's explicit choice, so it is not length-checked.
+        await create_user(db, "admin", password, "admin", check_strength=False)
+    except Conflict:
+        return None  # another process won the race
+    if generated:
+        # Printed, not logged: it must reach the operator once and never land in log files.
+        print(f"\n  Central Logger: created user 'admin' with password: {generated}\n", flush=True)
+    return generated

@@ -1,0 +1,176 @@
+"""Turn an untrusted request body into rows that store identically on SQLite and PostgreSQL.
+
+PostgreSQL refuses NUL characters, lone surrogates and NaN in JSONB while SQLite would store them
+and read back something else, so such input is refused up front with a 400 naming the field."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import FieldProblem, Forbidden, ValidationFailed
+
+MAX_DEPTH = 64
+ENV_RE = re.compile(r"[a-z0-9_-]{1,32}")
+KNOWN = {
+    "ticket_id",
+    "status",
+    "executed_at",
+    "execution_time_seconds",
+    "environment",
+    "category",
+    "metrics",
+    "payload",
+    "client_id",
+    "idempotency_key",
+}
+STATUSES = {"SUCCESS", "ERROR"}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValidationFailed("NaN and Infinity are not valid JSON", [FieldProblem("body", f"contains {name}")])
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("body is not valid UTF-8", [FieldProblem("body", f"invalid UTF-8 at byte {exc.start}")])
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValidationFailed:
+        raise
+    except RecursionError:
+        raise ValidationFailed("JSON nested too deeply", [FieldProblem("body", f"nesting deeper than {MAX_DEPTH}")])
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed("malformed JSON", [FieldProblem("body", f"{exc.msg} at line {exc.lineno} column {exc.colno}")])
+    except ValueError as exc:  # e.g. integers longer than Python's 4300-digit limit
+        raise ValidationFailed("malformed JSON", [FieldProblem("body", str(exc)[:200])])
+
+
+def _string_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate"
+    return None
+
+
+def check_tree(value: Any, root: str) -> None:
+    """Walk iteratively (deep input must not exhaust our own stack) and name the first bad path."""
+    stack: list[tuple[Any, str, int]] = [(value, root, 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValidationFailed("JSON nested too deeply", [FieldProblem(path, f"nesting deeper than {MAX_DEPTH}")])
+        if isinstance(node, str):
+            if problem := _string_problem(node):
+                raise ValidationFailed(f"invalid text in {path}", [FieldProblem(path, problem)])
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                raise ValidationFailed(f"invalid number in {path}", [FieldProblem(path, "number is not finite")])
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                child_path = f"{path}.{key}" if path else key
+                if problem := _string_problem(key):
+                    raise ValidationFailed(f"invalid key in {path or 'body'}", [FieldProblem(path or "body", f"a key {problem}")])
+                stack.append((child, child_path, depth + 1))
+        elif isinstance(node, list):
+            for index, child in enumerate(node):
+                stack.append((child, f"{path}[{index}]", depth + 1))
+
+
+def parse_timestamp(value: Any, field: str) -> datetime:
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationFailed(f"{field} must be an ISO-8601 string", [FieldProblem(field, "must be an ISO-8601 string")])
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{field} is not ISO-8601", [FieldProblem(field, "not an ISO-8601 timestamp")])
+    if parsed.tzinfo is None:  # documented: no offset means UTC
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValidationFailed(f"{field} is out of range", [FieldProblem(field, "out of range")])
+
+
+def _fail(field: str, problem: str) -> ValidationFailed:
+    return ValidationFailed(f"{field} {problem}", [FieldProblem(field, problem)])
+
+
+def normalise_log(obj: Any, client_id: str, received_at: datetime, idempotency_key: str | None = None,
+                  prefix: str = "") -> dict[str, Any]:
+    """Validate one log object and return the row to insert. `prefix` names the item in a batch."""
+
+    def name(field: str) -> str:
+        return f"{prefix}{field}"
+
+    if not isinstance(obj, dict):
+        raise _fail(name("body") if not prefix else prefix.rstrip("."), "must be a JSON object")
+    check_tree(obj, prefix.rstrip("."))
+
+    ticket_id = obj.get("ticket_id")
+    if not isinstance(ticket_id, str) or not ticket_id.strip():
+        raise _fail(name("ticket_id"), "is required and must be a non-empty string")
+    if len(ticket_id) > 256:
+        raise _fail(name("ticket_id"), "must be at most 256 characters")
+
+    status = obj.get("status")
+    if not isinstance(status, str) or status.upper() not in STATUSES:
+        raise _fail(name("status"), "is required and must be SUCCESS or ERROR")
+
+    executed_at = received_at
+    if obj.get("executed_at") is not None:
+        executed_at = parse_timestamp(obj["executed_at"], name("executed_at"))
+
+    exec_time = obj.get("execution_time_seconds")
+    if exec_time is not None:
+        if isinstance(exec_time, bool) or not isinstance(exec_time, (int, float)):
+            raise _fail(name("execution_time_seconds"), "must be a number")
+        if not math.isfinite(float(exec_time)) or exec_time < 0:
+            raise _fail(name("execution_time_seconds"), "must be a finite number >= 0")
+        exec_time = float(exec_time)
+
+    environment = obj.get("environment")
+    if environment is None:
+        environment = "production"
+    elif not isinstance(environment, str) or not ENV_RE.fullmatch(environment):
+        raise _fail(name("environment"), "must match [a-z0-9_-]{1,32}")
+
+    category = obj.get("category")
+    if category is not None and (not isinstance(category, str) or len(category) > 128):
+        raise _fail(name("category"), "must be a string of at most 128 characters")
+
+    for field in ("metrics", "payload"):
+        if obj.get(field) is not None and not isinstance(obj[field], dict):
+            raise _fail(name(field), "must be a JSON object")
+
+    body_client = obj.get("client_id")
+    if body_client is not None and body_client != client_id:
+        raise Forbidden("client_id does not match the API key's client", [FieldProblem(name("client_id"), "does not match the API key")])
+
+    idem = obj.get("idempotency_key", idempotency_key)
+    if idem is not None and (not isinstance(idem, str) or not idem or len(idem) > 200):
+        raise _fail(name("idempotency_key"), "must be a non-empty string of at most 200 characters")
+
+    extra = {k: v for k, v in obj.items() if k not in KNOWN}
+    return {
+        "client_id": client_id,
+        "environment": environment,
+        "ticket_id": ticket_id,
+        "executed_at": executed_at,
+        "execution_time_seconds": exec_time,
+        "status": status.upper(),
+        "category": category,
+        "metrics": obj.get("metrics"),
+        "payload": obj.get("payload"),
+        "extra": extra or None,
+        "idempotency_key": idem,
+        "created_at": received_at,
+    }
