@@ -6,8 +6,9 @@ from ..services.runtime import Runtime
 
 
 def register_pages(runtime: Runtime) -> None:
-    from nicegui import ui
+    # Imported here, not at module import: NiceGUI's user fixture re-runs main.py per test and
+    # only re-imports page modules, so registration must happen on every build().
+    from . import admin, auth, detail, logs, overview
 
-    @ui.page("/login")
-    def login_page():
-        ui.label("Central Logger")
+    for module in (auth, overview, logs, detail, admin):
+        module.register(runtime)
