@@ -11,10 +11,11 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..services.errors import ServiceError
-from ..services.faults import is_storage_error
+from ..services.faults import is_bad_input, is_storage_error
 from ..services.ingest import error_body
 from ..services.principal import AccessDenied
 
@@ -65,13 +66,25 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code
         return envelope(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         if is_storage_error(exc):
             log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
             return envelope(503, "storage_unavailable", "storage unavailable, retry later",
                             headers={"Retry-After": RETRY_AFTER_SECONDS})
+        if is_bad_input(exc):
+            # Only the exception's type is logged: its text would carry SQL and the parameters.
+            log.warning("database refused a value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            return envelope(400, "validation_error", "a value in the request cannot be stored or searched",
+                            [{"field": "request", "problem": "contains a value the database refuses"}])
         request_id = uuid.uuid4().hex
         log.exception("unexpected error %s on %s %s", request_id, request.method, request.url.path)
         return envelope(500, "internal_error", f"unexpected error; request id {request_id}",
                         headers={"X-Request-ID": request_id})
+
+    # Database and network failures are expected during outages: handle them in the exception
+    # middleware, which answers and stops there. A handler for bare Exception runs in Starlette's
+    # ServerErrorMiddleware, which re-raises after answering, so every request during an outage
+    # would also log a full traceback (and the ASGI test transport would raise).
+    for cls in (SQLAlchemyError, OSError, TimeoutError, UnicodeEncodeError, RecursionError):
+        app.add_exception_handler(cls, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)

@@ -10,10 +10,12 @@ from ..services.principal import Principal
 from ..services.runtime import Runtime
 from .body import read_json
 from .deps import CallerDep, RuntimeDep
-from .schemas import BatchIn, BatchResult, IngestResult, LogIn, errors
+from .schemas import BatchResult, IngestResult, LogIn, errors
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 ERRORS = errors(400, 401, 403, 408, 413, 415, 500, 503)
+BATCH_SCHEMA = {"type": "object", "required": ["logs"],
+                "properties": {"logs": {"type": "array", "items": {"$ref": "#/components/schemas/LogIn"}}}}
 REASON_BY_STATUS = {413: "too_large", 400: "validation", 408: "validation", 415: "validation"}
 
 
@@ -28,7 +30,7 @@ async def _body(request: Request, runtime: Runtime, caller: Principal):
 @router.post(
     "/logs",
     responses={200: {"model": IngestResult, "description": "Stored and committed"}, **ERRORS},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": LogIn.model_json_schema()}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LogIn"}}}},
                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200}}]},
     summary="Store one workflow log",
 )
@@ -42,7 +44,7 @@ async def ingest_log(request: Request, runtime: RuntimeDep, caller: CallerDep) -
     "/logs/batch",
     responses={200: {"model": BatchResult, "description": "All stored"},
                207: {"model": BatchResult, "description": "Some items rejected; the valid ones are stored"}, **ERRORS},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": BATCH_SCHEMA}}}},
     summary="Store many workflow logs in one transaction",
 )
 async def ingest_batch(request: Request, runtime: RuntimeDep, caller: CallerDep) -> JSONResponse:

@@ -38,10 +38,6 @@ class LogIn(BaseModel):
     idempotency_key: str | None = Field(None, max_length=200)
 
 
-class BatchIn(BaseModel):
-    logs: list[LogIn]
-
-
 class IngestResult(BaseModel):
     id: int
     duplicate: bool

@@ -17,6 +17,7 @@ from ..db.engine import Database
 from ..db.models import IngestStat
 from ..db.types import utcnow
 from .principal import Principal
+from .scope import scope_condition
 
 log = logging.getLogger("logger_app.ingest_stats")
 
@@ -69,10 +70,9 @@ async def ingest_report(db: Database, principal: Principal, since: datetime | No
     """Per client and hour, newest first, scoped like every other read."""
     since = since or utcnow() - timedelta(hours=24)
     query = select(IngestStat).where(IngestStat.hour >= hour_of(since))
-    if not principal.is_admin:
-        query = query.where(IngestStat.client_id == principal.client_id)
-    elif client_id is not None:
-        query = query.where(IngestStat.client_id == client_id)
+    condition = scope_condition(IngestStat.client_id, principal, client_id)
+    if condition is not None:
+        query = query.where(condition)
     query = query.order_by(IngestStat.hour.desc(), IngestStat.client_id)
     async with db.read_sessions()() as session:
         rows = (await session.scalars(query)).all()

@@ -1,0 +1,81 @@
+"""The `logger-app` command line, run as a real subprocess (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+
+@pytest.fixture
+def cli(app_env):
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "logger_app", *args], cwd=ROOT, env=dict(os.environ),
+                              input=stdin, capture_output=True, text=True, timeout=120)
+
+    return run
+
+
+def test_client_and_key_lifecycle(cli):
+    assert cli("client", "create", "acme", "--name", "ACME Corp").returncode == 0
+    listed = cli("client", "list").stdout
+    assert "acme" in listed and "ACME Corp" in listed
+    made = cli("key", "create", "acme", "--label", "prod", "--json")
+    assert made.returncode == 0, made.stderr
+    key = json.loads(made.stdout)
+    assert key["client_id"] == "acme" and key["key"].startswith("lk_") and key["key"].startswith(key["prefix"])
+    keys = cli("key", "list").stdout
+    assert key["prefix"] in keys and "active" in keys and key["key"] not in keys  # the key is shown once only
+    assert cli("key", "revoke", key["prefix"]).returncode == 0
+    assert "revoked" in cli("key", "list").stdout
+
+
+def test_admin_key_and_plain_output(cli):
+    made = cli("key", "create", "--admin", "--json")
+    assert made.returncode == 0 and json.loads(made.stdout)["client_id"] is None
+    plain = cli("key", "create", "--admin")
+    assert plain.stdout.strip().startswith("lk_") and "shown only once" in plain.stderr
+
+
+def test_errors_exit_nonzero_with_one_line(cli):
+    for args in (("client", "create", "Bad Id!"), ("key", "create", "nobody"), ("key", "revoke", "lk_missing"),
+                 ("key", "create")):
+        result = cli(*args)
+        assert result.returncode != 0, args
+        assert result.stderr.strip().startswith("error:") and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    cli("client", "create", "dup")
+    assert cli("client", "create", "dup").returncode == 1
+
+
+def test_demo_loads_three_clients_with_errors(cli, app_env):
+    result = cli("demo", "--logs", "300")
+    assert result.returncode == 0, result.stderr
+    assert {"acme", "globex", "initech"} <= set(cli("client", "list").stdout.split())
+    import asyncio
+
+    from logger_app.db.engine import create_database
+    from logger_app.services.metrics import overview
+    from logger_app.services.principal import Principal
+    from logger_app.services.scope import LogFilters
+
+    async def stats():
+        db = create_database(app_env.database_url)
+        try:
+            return await overview(db, Principal.admin(), LogFilters())
+        finally:
+            await db.dispose()
+
+    o = asyncio.run(stats())
+    assert o["total"] == 300
+    assert 0.02 < o["errors"] / o["total"] < 0.16  # ~8% errors
+    assert len(o["by_category"]) >= 5
+
+
+def test_migrate(cli):
+    result = cli("migrate")
+    assert result.returncode == 0 and "up to date" in result.stdout
