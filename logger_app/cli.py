@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("name")
     up.add_argument("--password-stdin", action="store_true")
 
+    prune = sub.add_parser("prune", help="delete logs older than the retention period")
+    prune.add_argument("--days", type=int, help="default: LOGGER_RETENTION_DAYS")
+
     demo = sub.add_parser("demo", help="load realistic demo logs for three clients")
     demo.add_argument("--logs", type=int, default=600)
     demo.add_argument("--days", type=int, default=7)
@@ -114,6 +117,13 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
     elif cmd == "user" and action == "set-password":
         await users.set_password(db, args.name, _read_password(args.password_stdin))
         print(f"password changed for {args.name}")
+    elif cmd == "prune":
+        from .services.retention import prune
+
+        days = args.days if args.days is not None else get_settings().retention_days
+        if not days or days < 1:
+            raise ServiceError("give --days N or set LOGGER_RETENTION_DAYS")
+        print(f"deleted {await prune(db, days)} logs older than {days} days")
     elif cmd == "demo":
         from .demo import load_demo
 

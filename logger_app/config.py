@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .services.redaction import DEFAULT_REDACT_KEYS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOGGER_", env_file=".env", extra="ignore")
@@ -20,10 +22,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_items: int = Field(default=1000, ge=1)
     db_timeout_seconds: float = Field(default=5.0, gt=0)
+    # A request body must arrive within this, so a client trickling bytes cannot hold a slot forever.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
     cookie_secure: bool = False
     # Revocation must reach every process within 10 s, so the in-process key cache lives shorter.
     key_cache_seconds: float = Field(default=5.0, ge=0, le=9)
     data_dir: str = "./data"
+    # Privacy (see PRIVACY.md): comma-separated key names, matched at any depth of payload/metrics.
+    redact_keys: str = ",".join(DEFAULT_REDACT_KEYS)
+    hash_keys: str = ""
+    redact_patterns: bool = False
+    # 0 keeps logs forever; otherwise the server prunes older logs daily (and `logger-app prune`).
+    retention_days: int = Field(default=0, ge=0)
+
+    def redactor(self):
+        from .services.redaction import Redactor
+
+        split = lambda text: [k.strip() for k in text.split(",") if k.strip()]  # noqa: E731
+        return Redactor(split(self.redact_keys), split(self.hash_keys), self.resolved_storage_secret(), self.redact_patterns)
 
     @property
     def is_sqlite(self) -> bool:

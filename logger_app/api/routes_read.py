@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from ..services import metrics, queries
+from ..services import metrics, queries, retention
 from ..services.ingest_stats import ingest_report
 from .deps import CallerDep, FiltersDep, RuntimeDep, _utc
 from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, errors
@@ -29,6 +29,21 @@ async def list_logs(
             summary="One whole log, with payload")
 async def get_log(log_id: int, runtime: RuntimeDep, caller: CallerDep):
     return await queries.get_log(runtime.db, caller, log_id)
+
+
+@router.delete("/logs/{log_id}", responses=errors(401, 403, 404, 500, 503), summary="Delete one log (admin keys; audit-logged)")
+async def delete_log(log_id: int, runtime: RuntimeDep, caller: CallerDep):
+    await retention.delete_log(runtime.db, caller, log_id)
+    return {"deleted": 1}
+
+
+@router.delete("/logs", responses=errors(400, 401, 403, 500, 503), summary="Delete every run of a ticket (admin keys; audit-logged)")
+async def delete_ticket(
+    runtime: RuntimeDep, caller: CallerDep,
+    client_id: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")],
+    ticket_id: Annotated[str, Query(min_length=1, max_length=256)],
+):
+    return {"deleted": await retention.delete_ticket(runtime.db, caller, client_id, ticket_id)}
 
 
 @router.get("/metrics/overview", response_model=Overview, responses=ERRORS, summary="Totals, rates, percentiles")

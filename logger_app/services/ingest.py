@@ -9,6 +9,7 @@ from ..db.types import utcnow
 from .errors import FieldProblem, Forbidden, ServiceError, TooLarge, ValidationFailed
 from .ingest_stats import IngestCounter
 from .principal import Principal
+from .redaction import Redactor
 from .validation import normalise_log
 from .writer import LogWriter, Stored
 
@@ -18,6 +19,7 @@ class Ingestor:
     writer: LogWriter
     counter: IngestCounter
     max_batch_items: int
+    redactor: Redactor | None = None
 
     @staticmethod
     def _client_of(principal: Principal) -> str:
@@ -65,6 +67,8 @@ class Ingestor:
         return results, rejected == 0
 
     async def _write(self, client_id: str, rows: list[dict]) -> list[Stored]:
+        if self.redactor is not None:
+            rows = [self.redactor.apply(row) for row in rows]
         try:
             stored = await self.writer.write(rows)
         except ServiceError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from ..config import Settings
 from ..db.engine import Database, create_database
@@ -13,11 +14,13 @@ from ..db.migrate import upgrade
 from .ingest import Ingestor
 from .ingest_stats import IngestCounter
 from .keys import KeyAuthenticator
+from .retention import prune
 from .writer import LogWriter
 
 log = logging.getLogger("logger_app")
 
 HOUSEKEEPING_SECONDS = 2.0
+PRUNE_EVERY_SECONDS = 24 * 3600
 
 
 class Runtime:
@@ -27,7 +30,7 @@ class Runtime:
         self.keys = KeyAuthenticator(self.db, ttl=settings.key_cache_seconds)
         self.writer = LogWriter(self.db, settings.db_timeout_seconds)
         self.counter = IngestCounter(self.db)
-        self.ingestor = Ingestor(self.writer, self.counter, settings.max_batch_items)
+        self.ingestor = Ingestor(self.writer, self.counter, settings.max_batch_items, settings.redactor())
         self._started = False
         self._lock = asyncio.Lock()
         self._housekeeping: asyncio.Task | None = None
@@ -65,6 +68,14 @@ class Runtime:
             log.warning("housekeeping failed: %s", type(exc).__name__)
 
     async def _housekeep(self) -> None:
+        last_prune = time.monotonic() - PRUNE_EVERY_SECONDS + 60  # first prune a minute after start
         while True:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
             await self._flush_counters()
+            if self.settings.retention_days and time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+                last_prune = time.monotonic()
+                try:
+                    deleted = await prune(self.db, self.settings.retention_days)
+                    log.info("retention: pruned %d logs older than %d days", deleted, self.settings.retention_days)
+                except Exception as exc:
+                    log.warning("retention prune failed: %s", type(exc).__name__)

@@ -1,0 +1,86 @@
+"""Privacy before storage: redact secrets, hash identifiers, optionally scrub free text.
+
+Applied to payload, metrics and extra of every log on ingest, so a secret a workflow logs by
+mistake never reaches the database (and so never a backup, an export or a screen)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+
+REDACTED = "[REDACTED]"
+DEFAULT_REDACT_KEYS = (
+    "password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "authorization", "cookie",
+    "set_cookie", "credit_card", "card_number", "cc_number", "cvv", "cvc", "iban", "ssn", "private_key",
+    "client_secret", "session_id",
+)
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+
+
+def _norm(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _scrub_cards(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return "[CARD]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
+
+
+class Redactor:
+    def __init__(self, redact_keys: list[str], hash_keys: list[str], secret: str, patterns: bool):
+        # A key matches when its normalised form equals or ends with a listed one: "access_token"
+        # and "X-Api-Key" are caught, while "tokens" (a usage count) is not.
+        self.redact = tuple(_norm(k) for k in redact_keys if k.strip())
+        self.hash = {_norm(k) for k in hash_keys if k.strip()}
+        self.secret = secret.encode()
+        self.patterns = patterns
+
+    def _matches_redact(self, key: str) -> bool:
+        n = _norm(key)
+        return bool(n) and any(n == r or n.endswith(r) for r in self.redact)
+
+    def keyed_hash(self, value: Any) -> str:
+        canonical = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        return "hmac-sha256:" + hmac.new(self.secret, canonical.encode(), hashlib.sha256).hexdigest()
+
+    def _text(self, value: str) -> str:
+        if not self.patterns:
+            return value
+        return CARD_RE.sub(_scrub_cards, EMAIL_RE.sub("[EMAIL]", value))
+
+    def clean(self, value: Any, depth: int = 0) -> Any:
+        if isinstance(value, dict):
+            out = {}
+            for key, child in value.items():
+                if self._matches_redact(key):
+                    out[key] = REDACTED
+                elif _norm(key) in self.hash and child is not None:
+                    out[key] = self.keyed_hash(child)
+                else:
+                    out[key] = self.clean(child, depth + 1)
+            return out
+        if isinstance(value, list):
+            return [self.clean(v, depth + 1) for v in value]
+        if isinstance(value, str):
+            return self._text(value)
+        return value
+
+    def apply(self, row: dict[str, Any]) -> dict[str, Any]:
+        for field in ("payload", "metrics", "extra"):
+            if row.get(field) is not None:
+                row[field] = self.clean(row[field])
+        return row

@@ -1,0 +1,68 @@
+"""Deleting logs: retention pruning and admin deletes (audit-logged)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, insert, select
+
+from ..db.engine import Database
+from ..db.models import AuditEvent, WorkflowLog
+from ..db.types import utcnow
+from .errors import Forbidden, NotFound
+from .principal import Principal
+from .scope import LogFilters, scoped_select
+
+CHUNK = 5000
+
+
+async def prune(db: Database, days: int) -> int:
+    """Delete logs executed more than `days` ago, in chunks so other writers are never starved."""
+    cutoff = utcnow() - timedelta(days=days)
+    total = 0
+    while True:
+        ids_query = scoped_select(Principal.admin("retention"), LogFilters(until=cutoff), WorkflowLog.id).limit(CHUNK)
+        async with db.writer.begin() as conn:
+            ids = list((await conn.execute(ids_query)).scalars())
+            if ids:
+                await conn.execute(delete(WorkflowLog).where(WorkflowLog.id.in_(ids)))
+                if total == 0:
+                    await _audit(conn, "retention", "prune", f"older than {cutoff.isoformat()}", {"days": days})
+        total += len(ids)
+        if len(ids) < CHUNK:
+            return total
+
+
+async def _audit(conn, actor: str, action: str, target: str, details: dict | None = None) -> None:
+    await conn.execute(insert(AuditEvent).values(at=utcnow(), actor=actor, action=action, target=target, details=details))
+
+
+def _admin_only(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("only the service provider may delete logs")
+
+
+async def delete_log(db: Database, principal: Principal, log_id: int) -> None:
+    _admin_only(principal)
+    async with db.writer.begin() as conn:
+        found = (await conn.execute(scoped_select(principal, LogFilters(), WorkflowLog.client_id).where(WorkflowLog.id == log_id))).first()
+        if found is None:
+            raise NotFound("log not found")
+        await conn.execute(delete(WorkflowLog).where(WorkflowLog.id == log_id))
+        await _audit(conn, principal.name, "delete_log", str(log_id), {"client_id": found.client_id})
+
+
+async def delete_ticket(db: Database, principal: Principal, client_id: str, ticket_id: str) -> int:
+    _admin_only(principal)
+    filters = LogFilters(client_id=client_id, ticket_id=ticket_id)
+    async with db.writer.begin() as conn:
+        ids = list((await conn.execute(scoped_select(principal, filters, WorkflowLog.id))).scalars())
+        if ids:
+            await conn.execute(delete(WorkflowLog).where(WorkflowLog.id.in_(ids)))
+        await _audit(conn, principal.name, "delete_ticket", f"{client_id}/{ticket_id}", {"deleted": len(ids)})
+    return len(ids)
+
+
+async def audit_events(db: Database, limit: int = 100) -> list[AuditEvent]:
+    async with db.read_sessions()() as session:
+        return list((await session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))).all())
