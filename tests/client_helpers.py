@@ -194,10 +194,6 @@ class ProxyRequest:
     body: bytes
     at: float = field(default_factory=time.monotonic)
 
-    @property
-    def logs(self) -> list[dict]:
-        return json.loads(self.body)["logs"]
-
 
 class FaultProxy:
     """HTTP/1.1 proxy in front of the real server that misbehaves on the test's orders."""

@@ -55,3 +55,19 @@ def backoff_delay(
         return min(retry_after, max_retry_after) + rand() * base
     step = min(cap, base * 2 ** min(attempt, _MAX_EXPONENT))
     return step / 2 + rand() * step / 2
+
+
+class RetryPolicy:
+    """The shipper's retry settings in one place; ``max_retries=None`` means no limit."""
+
+    def __init__(self, *, base: float, cap: float, max_retry_after: float, max_retries: int | None) -> None:
+        self.base, self.cap, self.max_retry_after, self.max_retries = base, cap, max_retry_after, max_retries
+        # Own generator: jitter must not consume (or be predicted from) the app's seeded random.
+        self._rand = random.Random().random
+
+    def gives_up(self, attempt: int) -> bool:
+        return self.max_retries is not None and attempt >= self.max_retries
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        return backoff_delay(attempt, base=self.base, cap=self.cap, retry_after=retry_after,
+                             max_retry_after=self.max_retry_after, rand=self._rand)

@@ -45,17 +45,18 @@ class HttpTransport:
         port = f":{self._port}" if self._port else ""
         return f"{scheme}://{self._host}{port}{self._path}"
 
-    def post(self, body: bytes) -> tuple[int, http.client.HTTPMessage, bytes]:
+    def post(self, body: bytes, *, gzipped: bool = False) -> tuple[int, http.client.HTTPMessage, bytes]:
         """Return (status, headers, body). Raises OSError/HTTPException on transport failure."""
+        headers = {**self._headers, "Content-Encoding": "gzip"} if gzipped else self._headers
         reused = self._conn is not None
         try:
-            return self._post_once(body)
+            return self._post_once(body, headers)
         except _STALE_CONNECTION_ERRORS:
             if not reused:
                 raise
-            return self._post_once(body)
+            return self._post_once(body, headers)
 
-    def _post_once(self, body: bytes) -> tuple[int, http.client.HTTPMessage, bytes]:
+    def _post_once(self, body: bytes, headers: dict[str, str]) -> tuple[int, http.client.HTTPMessage, bytes]:
         if self._conn is None:
             if self._https:
                 self._conn = http.client.HTTPSConnection(
@@ -64,7 +65,7 @@ class HttpTransport:
             else:
                 self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
         try:
-            self._conn.request("POST", self._path, body=body, headers=self._headers)
+            self._conn.request("POST", self._path, body=body, headers=headers)
             resp = self._conn.getresponse()
             data = resp.read()
         except BaseException:

@@ -7,21 +7,18 @@ slowed down by a slow, dead or hanging server.
 
 from __future__ import annotations
 
-import atexit
-import json
 import logging
 import os
-import random
 import threading
 import time
-import uuid
-import weakref
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from ._retry import RETRYABLE_STATUSES, backoff_delay, parse_retry_after
+from . import _hooks
+from ._retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from ._transport import HttpTransport
+from ._wire import batch_body, count_rejected, encode_log, new_idempotency_key
 
 # The shipper's own complaints go here; LogShipperHandler ignores this logger so a broken
 # server cannot make the shipper ship reports about itself in a loop.
@@ -53,6 +50,7 @@ class LogShipper:
         max_retry_after: float = 60.0,
         max_retries: int | None = None,
         atexit_timeout: float | None = None,
+        compress: bool = False,
     ) -> None:
         if max_queue < 1 or batch_size < 1 or max_batch_bytes < 64:
             raise ValueError("max_queue and batch_size must be >= 1, max_batch_bytes >= 64")
@@ -67,26 +65,28 @@ class LogShipper:
         # The server refuses bodies over its limit (1 MiB by default) with 413, which is not
         # retried; cutting batches by size as well as count keeps big logs from being lost.
         self._max_batch_bytes = max_batch_bytes
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        self._max_retry_after = max_retry_after
-        # None: retry until the server answers or the shipper is closed. Memory stays
-        # bounded anyway, because the queue drops its oldest entries when full.
-        self._max_retries = max_retries
+        # max_retries=None: retry until the server answers or the shipper is closed. Memory
+        # stays bounded anyway, because the queue drops its oldest entries when full.
+        self._retry = RetryPolicy(
+            base=backoff_base, cap=backoff_cap, max_retry_after=max_retry_after, max_retries=max_retries
+        )
         self._atexit_timeout = timeout if atexit_timeout is None else atexit_timeout
+        # Off by default: on loopback or a LAN, compressing costs more CPU than it saves time.
+        # The server's body limit applies to the inflated size, so batches are cut the same.
+        self._compress = compress
         self._closed = False
         self.last_error: str | None = None
-        # Own generator: jitter must not consume (or be predicted from) the app's seeded random.
-        self._rng = random.Random()
         self._init_runtime()
-        _live_shippers.add(self)
+        _hooks.register(self)
 
     def _init_runtime(self) -> None:
         # Everything a forked child must not inherit: a lock possibly held by a thread that
         # does not exist there, a worker that does not exist there, and the parent's queue
         # (the parent still ships those; the child would send them twice).
         self._pid = os.getpid()
-        self._lock = threading.Lock()
+        # Re-entrant so that a signal handler logging through LogShipperHandler while this
+        # thread is inside ship() cannot deadlock it.
+        self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)  # worker waits for items / flush / close
         self._done = threading.Condition(self._lock)  # flush() and close() wait for progress
         self._queue: deque[tuple[int, bytes]] = deque()
@@ -114,13 +114,15 @@ class LogShipper:
             self._check_pid()
             if self._closed or not isinstance(log, Mapping):
                 return self._drop_one()
+            if type(log) is not dict:
+                log = dict(log)  # the C encoder only takes real dicts (and this snapshots views)
             if not log.get("idempotency_key"):
                 # A key per log (not per batch) lets the server store a retried batch once
                 # even when batches are re-cut differently on the next attempt.
-                log = {**log, "idempotency_key": uuid.uuid4().hex}
+                log = {**log, "idempotency_key": new_idempotency_key()}
             # Serialise now: it proves the log is JSON (NaN is not) and snapshots it, so
             # a caller mutating its dict afterwards cannot change what gets sent.
-            data = json.dumps(log, separators=(",", ":"), allow_nan=False).encode()
+            data = encode_log(log).encode()
             if len(data) > self._max_batch_bytes:
                 return self._drop_one()
             with self._lock:
@@ -233,7 +235,12 @@ class LogShipper:
             while (batch := self._next_batch()) is not None:
                 self._send(batch)
         except Exception:  # noqa: BLE001 - a bug here must not kill the host program
-            _log.exception("central logger shipper stopped unexpectedly")
+            _log.exception("central logger shipper worker crashed; the next ship() restarts it")
+            with self._lock:
+                # Unblock flush() and let ship() start a fresh worker instead of queueing forever.
+                self._thread = None
+                self._inflight_min = None
+                self._done.notify_all()
         finally:
             self._transport.close()
 
@@ -268,12 +275,12 @@ class LogShipper:
             return batch
 
     def _send(self, batch: list[tuple[int, bytes]]) -> None:
-        body = b'{"logs":[' + b",".join(data for _, data in batch) + b"]}"
+        body = batch_body([data for _, data in batch], compress=self._compress)
         attempt = 0
         while True:
             retry_after = None
             try:
-                status, headers, payload = self._transport.post(body)
+                status, headers, payload = self._transport.post(body, gzipped=self._compress)
             except Exception as exc:  # noqa: BLE001 - refused, reset, timeout, bad HTTP...
                 error = f"{type(exc).__name__}: {exc}"
             else:
@@ -285,20 +292,13 @@ class LogShipper:
                     self._fail(batch, error)
                     return
                 retry_after = parse_retry_after(headers.get("Retry-After"))
-            if self._max_retries is not None and attempt >= self._max_retries:
+            if self._retry.gives_up(attempt):
                 self._fail(batch, error)
                 return
             if attempt == 0:
                 _log.warning("central logger at %s unavailable, will retry: %s", self.url, error)
             self.last_error = error
-            delay = backoff_delay(
-                attempt,
-                base=self._backoff_base,
-                cap=self._backoff_cap,
-                retry_after=retry_after,
-                max_retry_after=self._max_retry_after,
-                rand=self._rng.random,
-            )
+            delay = self._retry.delay(attempt, retry_after)
             attempt += 1
             with self._lock:
                 if self._wake.wait_for(lambda: self._abandon, delay):
@@ -310,7 +310,7 @@ class LogShipper:
     def _settle(self, batch: list[tuple[int, bytes]], status: int, payload: bytes) -> None:
         rejected = 0
         if status == 207 or payload[:1] == b"{":
-            rejected = _count_rejected(payload, len(batch))
+            rejected = count_rejected(payload, len(batch))
             if rejected:
                 self.last_error = f"HTTP {status}: {rejected} of {len(batch)} logs rejected"
                 _log.warning("central logger rejected %d of %d logs: %s", rejected, len(batch), payload[:300])
@@ -330,47 +330,3 @@ class LogShipper:
         # Caller holds the lock.
         self._inflight_min = None
         self._done.notify_all()
-
-
-def _count_rejected(payload: bytes, batch_len: int) -> int:
-    """Count items a 2xx body reports as rejected: ``{"results": [{"index", "error"}...]}``."""
-    try:
-        results = json.loads(payload).get("results")
-    except (ValueError, AttributeError):
-        return 0
-    if not isinstance(results, list):
-        return 0
-    bad = {r.get("index") for r in results if isinstance(r, dict) and r.get("error") is not None}
-    return len({i for i in bad if isinstance(i, int) and 0 <= i < batch_len})
-
-
-# -- process-wide hooks ---------------------------------------------------------------------
-
-_live_shippers: weakref.WeakSet[LogShipper] = weakref.WeakSet()
-
-
-def _reinit_after_fork() -> None:
-    for shipper in list(_live_shippers):
-        shipper._after_fork_in_child()
-
-
-def _close_all_at_exit() -> None:
-    # Close in parallel: with several shippers the exit delay is the longest timeout, not the sum.
-    shippers = list(_live_shippers)
-    for shipper in shippers:
-        try:
-            shipper._check_pid()
-            shipper._begin_close()
-        except Exception:  # noqa: BLE001
-            pass
-    start = time.monotonic()
-    for shipper in shippers:
-        try:
-            shipper._finish_close(start + shipper._atexit_timeout)
-        except Exception:  # noqa: BLE001
-            pass
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reinit_after_fork)
-atexit.register(_close_all_at_exit)

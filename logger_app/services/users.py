@@ -128,3 +128,10 @@ async def ensure_admin(db: Database, password: str | None) -> str | None:
         # Printed, not logged: it must reach the operator once and never land in log files.
         print(f"\n  Central Logger: created user 'admin' with password: {generated}\n", flush=True)
     return generated
+
+
+async def set_dark_mode(db: Database, user_id: int, dark: bool | None) -> None:
+    """The dashboard theme a user chose (None follows the browser)."""
+    async with db.write_sessions()() as session:
+        await session.execute(update(User).where(User.id == user_id).values(dark_mode=dark))
+        await session.commit()

@@ -1,0 +1,89 @@
+"""Who is looking at a page: the contract every dashboard page codes against.
+
+    u = await require_user(request, runtime)
+    if isinstance(u, RedirectResponse):
+        return u
+
+Event handlers run long after the page was built (the session may have been ended or the user
+disabled meanwhile), so they call `still_valid` before acting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from ..services import sessions
+from ..services.principal import Principal
+
+COOKIE = "cl_session"
+
+
+@dataclass(frozen=True)
+class PageUser:
+    principal: Principal
+    user_id: int
+    username: str
+    role: str  # 'admin' | 'client'
+    # Kept in server memory only (never sent to the browser) to re-validate in event handlers.
+    token: str
+    client_id: str | None = None
+    dark_mode: bool | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _from_session(found: sessions.SessionUser, token: str) -> PageUser:
+    return PageUser(principal=found.principal, user_id=found.user_id, username=found.username,
+                    role=found.role, token=token, client_id=found.client_id, dark_mode=found.dark_mode)
+
+
+async def page_user(request: Request, runtime) -> PageUser | None:
+    """The signed-in user, or None when there is no valid session.
+
+    Storage errors propagate (callers show storage_banner); they must not look like a logout."""
+    token = request.cookies.get(COOKIE)
+    found = await sessions.resolve(runtime.db, token)
+    return _from_session(found, token) if found and token else None
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to return to after login; anything else (other hosts, schemes) becomes '/'."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ord(ch) < 32 for ch in target):
+        return "/"
+    return target
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(safe_next(here), safe='')}", status_code=303)
+
+
+async def require_user(request: Request, runtime) -> PageUser | RedirectResponse:
+    user = await page_user(request, runtime)
+    return user if user is not None else login_redirect(request)
+
+
+async def still_valid(runtime, user: PageUser) -> bool:
+    """True while the session is live and the user keeps the same role and client."""
+    try:
+        found = await sessions.resolve(runtime.db, user.token)
+    except Exception:  # fail closed: an unreachable store cannot vouch for anyone
+        return False
+    return (found is not None and found.user_id == user.user_id and found.role == user.role
+            and found.client_id == user.client_id)
+
+
+def forbidden_page() -> None:
+    with ui.column().classes("w-full items-center mt-16 gap-4"):
+        ui.icon("block", size="xl", color="negative")
+        ui.label("403 – not allowed").classes("text-2xl font-bold")
+        ui.label("Your account may not open this page.")
+        ui.link("Back to the overview", "/")

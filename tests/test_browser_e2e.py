@@ -1,0 +1,176 @@
+"""End to end in a real browser (Debian's chromium driven by Playwright) against the real server.
+
+Locally these skip when no chromium is installed; CI sets LOGGER_REQUIRE_BROWSER=1 so they must run.
+Screenshots of each page land in docs/screenshots/ (shown in the README)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from .server_process import REPO, cli, create_client_key, start_server
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SHOTS = REPO / "docs" / "screenshots"
+XSS = {
+    "ticket_id": "<script>alert('ticket')</script>",
+    "status": "ERROR",
+    "category": "<img src=x onerror=alert('cat')>",
+    "metrics": {"confidence": 0.31, "iterations": 2, ":x": "alert('metric')"},
+    "payload": {
+        "react_iterations": [{"iteration": 1, "thought": "<img src=x onerror=alert('thought')>",
+                              "action": {"tool": "javascript:alert('tool')", "input": {":onclick": "alert(1)"}},
+                              "observation": "<script>alert('obs')</script>"}],
+        "errors": [{"type": "XSS", "message": "<b onmouseover=alert('err')>hover</b>", "traceback": "javascript:alert(2)"}],
+        "final_answer": "[click](javascript:alert('md'))",
+        ":evil": "alert('key')",
+    },
+}
+
+
+def _need_browser() -> None:
+    if CHROMIUM is None:
+        if os.environ.get("LOGGER_REQUIRE_BROWSER") == "1":
+            pytest.fail("LOGGER_REQUIRE_BROWSER=1 but no chromium is installed (apt-get install chromium)")
+        pytest.skip("no chromium installed (apt-get install chromium); CI sets LOGGER_REQUIRE_BROWSER=1")
+
+
+def _api(server, key: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(server.url + path, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"X-API-Key": key, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    _need_browser()
+    work = tmp_path_factory.mktemp("e2e")
+    server = start_server(f"sqlite+aiosqlite:///{work}/logger.db", work)
+    try:
+        cli(server.env, "demo", "--logs", "400")
+        acme = create_client_key(server.env, "acme")
+        globex = create_client_key(server.env, "globex")
+        subprocess.run([sys.executable, "-m", "logger_app", "user", "create", "viewer", "--role", "client",
+                        "--client", "acme", "--password-stdin"], cwd=REPO, env=server.env, input="viewer-password\n",
+                       check=True, capture_output=True, text=True, timeout=60)
+        xss_id = _api(server, acme, "/api/v1/logs", XSS)["id"]
+        foreign_id = _api(server, globex, "/api/v1/logs", {"ticket_id": "GLOBEX-SECRET", "status": "SUCCESS"})["id"]
+        yield {"server": server, "acme": acme, "xss_id": xss_id, "foreign_id": foreign_id}
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    yield page
+    context.close()
+
+
+def login(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url, timeout=15000)
+
+
+def test_admin_sees_overview_tickets_detail_and_exports(page, site):
+    base = site["server"].url
+    login(page, base, "admin", "admin-password-for-tests")
+    page.wait_for_selector("text=Success rate", timeout=15000)
+    page.wait_for_timeout(1500)  # let the charts draw before the screenshot
+    page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+    assert page.get_by_text("Recent errors").count() >= 1
+
+    page.goto(f"{base}/logs")
+    page.wait_for_selector("tbody tr", timeout=15000)
+    rows = page.locator("tbody tr")
+    assert rows.count() >= 10
+    page.screenshot(path=str(SHOTS / "tickets.png"), full_page=True)
+
+    page.goto(f"{base}/logs?status=ERROR")
+    page.wait_for_selector("tbody tr", timeout=15000)
+    statuses = page.locator("tbody tr").all_inner_texts()
+    assert statuses and all("ERROR" in s for s in statuses)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    exported = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    admin_key = json.loads(cli(site["server"].env, "key", "create", "--admin", "--json"))["key"]
+    expected = _api(site["server"], admin_key, "/api/v1/metrics/overview?status=ERROR")["total"]
+    assert len(exported) == expected  # every matching row, no cap
+
+    page.goto(f"{base}/logs?client_id=initech&status=ERROR")  # a demo trace, with an error to show
+    page.wait_for_selector("tbody tr", timeout=15000)
+    page.locator("tbody tr").first.click()
+    page.wait_for_url("**/logs/*", timeout=15000)
+    page.wait_for_selector("text=Raw JSON", timeout=15000)
+    page.screenshot(path=str(SHOTS / "detail.png"), full_page=True)
+
+
+def test_xss_payload_is_shown_as_text_and_never_runs(page, site):
+    base = site["server"].url
+    login(page, base, "admin", "admin-password-for-tests")
+    page.goto(f"{base}/logs/{site['xss_id']}")
+    page.wait_for_selector("text=<script>alert('ticket')</script>", timeout=15000)
+    page.get_by_text("<script>alert('obs')</script>").first.wait_for(timeout=15000)
+    page.mouse.move(400, 400)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SHOTS / "detail-hostile-payload.png"), full_page=True)
+    page.goto(f"{base}/logs?client_id=acme")
+    page.wait_for_selector("tbody tr", timeout=15000)
+    page.goto(f"{base}/")
+    page.wait_for_selector("text=Success rate", timeout=15000)
+    page.wait_for_timeout(1500)
+    assert page.dialogs == []
+
+
+def test_client_user_sees_only_its_client(page, site):
+    base = site["server"].url
+    login(page, base, "viewer", "viewer-password")
+    page.goto(f"{base}/logs")
+    page.wait_for_selector("tbody tr", timeout=15000)
+    assert "GLOBEX-SECRET" not in page.content()
+    page.goto(f"{base}/logs/{site['foreign_id']}")
+    page.wait_for_selector("text=Log not found", timeout=15000)
+    assert "GLOBEX-SECRET" not in page.content()
+    page.goto(f"{base}/admin/clients")
+    page.wait_for_timeout(1000)
+    assert "403" in page.content() or "not allowed" in page.content().lower()
+
+
+def test_login_page_screenshot_and_wrong_password(page, site):
+    base = site["server"].url
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("text=Invalid", timeout=15000)
+    assert "/login" in page.url
+    page.screenshot(path=str(SHOTS / "login.png"))
