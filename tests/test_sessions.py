@@ -153,3 +153,13 @@ async def test_five_failures_from_one_ip_lock_that_ip_for_every_username(runtime
         assert await sessions.login(db, f"guess{i}", "whatever-pass", "10.9.9.9") is None
     assert await sessions.login(db, "carol", PW, "10.9.9.9") is None
     assert await sessions.login(db, "carol", PW, "10.9.9.10") is not None
+
+
+async def test_users_of_a_disabled_client_are_signed_out(runtime):
+    await _make_client_user(runtime.db)
+    token = await _sign_in(runtime.db)
+    assert await sessions.resolve(runtime.db, token) is not None
+    await clients.set_client_disabled(runtime.db, "acme")
+    assert await sessions.resolve(runtime.db, token) is None
+    await clients.set_client_disabled(runtime.db, "acme", False)
+    assert await sessions.resolve(runtime.db, token) is not None

@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, or_, select, update
 
 from ..db.engine import Database
-from ..db.models import LoginAttempt, User, UserSession
+from ..db.models import Client, LoginAttempt, User, UserSession
 from ..db.types import utcnow
 from .principal import Principal
 from .users import Offload, authenticate_user
@@ -150,14 +150,16 @@ async def resolve(db: Database, token: str | None) -> SessionUser | None:
         return None
     async with db.read_sessions()() as session:
         row = (await session.execute(
-            select(UserSession, User).join(User, User.id == UserSession.user_id)
+            select(UserSession, User, Client.disabled).join(User, User.id == UserSession.user_id)
+            .outerjoin(Client, Client.id == User.client_id)
             .where(UserSession.token_hash == _hash(token))
         )).first()
     if row is None:
         return None
-    sess, user = row
+    sess, user, client_disabled = row
     now = utcnow()
-    if sess.ended_at is not None or user.disabled:
+    # A disabled client loses dashboard access exactly like it loses its API keys.
+    if sess.ended_at is not None or user.disabled or client_disabled:
         return None
     if now - sess.last_seen_at > IDLE_TIMEOUT or now - sess.created_at > ABSOLUTE_TIMEOUT:
         return None
