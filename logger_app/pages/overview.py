@@ -1,7 +1,258 @@
-"""Placeholder: replaced by the dashboard work."""
+"""/: KPIs with change vs the previous period, agent charts, recent errors and ingest health."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from ..services import clients as client_service
+from ..services import faults, ingest_stats, metrics, queries
+from ..services.principal import AccessDenied
+from ..services.scope import LogFilters
+from . import charts, guard, layout
+from .view_utils import fmt_seconds, fmt_when, parse_moment
+
+RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+RANGE_LABELS = {"1h": "1 h", "24h": "24 h", "7d": "7 d", "30d": "30 d", "custom": "Custom"}
+REFRESH_SECONDS = 10
+LOAD_TIMEOUT = 10.0  # loads run after the page is sent, so the 3 s build limit does not apply
+# key, title, format, which direction is good (+1 up, -1 down, 0 neutral)
+CARDS = (("total", "Tickets", "count", 0), ("success_rate", "Success rate", "rate", 1),
+         ("avg_execution_time_seconds", "Avg execution time", "seconds", -1),
+         ("p95_execution_time_seconds", "p95 execution time", "seconds", -1), ("errors", "Errors", "count", -1))
+CHARTS = (("volume", "Volume and errors"), ("latency", "Execution time p50 / p95"),
+          ("category", "Tickets and error rate by category"), ("confidence", "Confidence by outcome"),
+          ("iterations", "ReAct iterations per ticket"))
+
+
+@dataclass(frozen=True)
+class OverviewState:
+    range: str = "24h"
+    since: str | None = None
+    until: str | None = None
+    environment: str | None = None
+    client_id: str | None = None
+
+    @classmethod
+    def from_query(cls, params, is_admin: bool) -> "OverviewState":
+        rng = params.get("range") or "24h"
+        since, until = params.get("since") or None, params.get("until") or None
+        return cls(range=rng if rng in RANGE_LABELS else "24h",
+                   since=since if parse_moment(since) else None, until=until if parse_moment(until) else None,
+                   environment=(params.get("environment") or None), client_id=(params.get("client_id") or None)
+                   if is_admin else None)
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        start = parse_moment(self.since) if self.range == "custom" else None
+        if start is None:
+            return now - RANGES.get(self.range, RANGES["24h"]), now
+        end = parse_moment(self.until, end=True) or now
+        return start, max(end, start + timedelta(minutes=1))
+
+    def query_string(self) -> str:
+        return urlencode([(k, v) for k, v in vars(self).items() if v])
+
+
+def fmt_value(value, kind: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{value * 100:.1f} %"
+    return fmt_seconds(value) if kind == "seconds" else f"{int(value):,}"
+
+
+def change(current, previous, kind: str, good: int) -> tuple[str, str]:
+    """Text and colour class of the change vs the previous period of equal length."""
+    if current is None or previous is None:
+        return "no previous data", "text-grey-7"
+    diff = current - previous
+    if kind == "rate":
+        text = f"{diff * 100:+.1f} pp"
+    elif previous == 0:
+        text = "±0 %" if current == 0 else "new"
+    else:
+        text = f"{diff / previous * 100:+.0f} %"
+    colour = "text-grey-7" if good == 0 or diff == 0 else ("text-positive" if diff * good > 0 else "text-negative")
+    return text + " vs previous period", colour
+
+
+async def load(runtime, principal, state: OverviewState) -> dict:
+    start, end = state.window(datetime.now(timezone.utc))
+    current = LogFilters(environment=state.environment, client_id=state.client_id, since=start, until=end)
+    previous = replace(current, since=start - (end - start), until=start)
+    db, bucket = runtime.db, charts.bucket_for(start, end)
+    report = await ingest_stats.ingest_report(db, principal, since=start, client_id=state.client_id)
+    return {
+        "start": start, "end": end, "bucket": bucket,
+        "current": await metrics.overview(db, principal, current),
+        "previous": await metrics.overview(db, principal, previous),
+        "series": await metrics.timeseries(db, principal, current, bucket),
+        "dist": await metrics.distributions(db, principal, current),
+        "recent": (await queries.list_logs(db, principal, replace(current, status="ERROR"), 10))["items"],
+        "ingest": [r for r in report if datetime.fromisoformat(r["hour"]) < end],
+        "environments": await queries.environments(db, principal, state.client_id),
+    }
+
+
+def ingest_totals(rows: list[dict]) -> dict[str, dict]:
+    totals: dict[str, dict] = {}
+    for row in rows:
+        t = totals.setdefault(row["client_id"] or "", {"accepted": 0, "duplicates": 0, "rejected": {}})
+        t["accepted"] += row["accepted"]
+        t["duplicates"] += row["duplicates"]
+        for reason, n in row["rejected"].items():
+            t["rejected"][reason] = t["rejected"].get(reason, 0) + n
+    return totals
+
+
+class OverviewView:
+    def __init__(self, runtime, user, state: OverviewState):
+        self.runtime, self.user, self.state = runtime, user, state
+        self.cards: dict[str, tuple[ui.label, ui.label]] = {}
+        self.charts: dict[str, ui.echart] = {}
+
+    def build(self) -> None:
+        s = self.state
+        with ui.row().classes("w-full items-end gap-3"):
+            self.range = ui.toggle(RANGE_LABELS, value=s.range, on_change=self.on_change).mark("range")
+            self.since = ui.input("From", value=s.since or "").props("type=date dense").mark("since")
+            self.until = ui.input("To", value=s.until or "").props("type=date dense").mark("until")
+            for element in (self.since, self.until):
+                element.bind_visibility_from(self.range, "value", value="custom")
+                element.on_value_change(self.on_change)
+            self.environment = ui.select({"": "All environments", **({s.environment: s.environment} if s.environment else {})},
+                                         value=s.environment or "", label="Environment", on_change=self.on_change
+                                         ).props("dense").classes("w-44").mark("environment")
+            ui.space()
+            ui.switch("Auto-refresh (10 s)", on_change=lambda e: setattr(self.timer, "active", e.value)) \
+                .mark("auto-refresh")
+        self.banner = ui.column().classes("w-full")
+        with ui.row().classes("w-full gap-4"):
+            for key, title, _, _ in CARDS:
+                with ui.card().classes("min-w-44 flex-1").mark(f"card-{key}"):
+                    ui.label(title).classes("text-xs uppercase text-grey-7")
+                    self.cards[key] = (ui.label("…").classes("text-2xl font-bold"), ui.label("").classes("text-xs"))
+        with ui.grid(columns=2).classes("w-full gap-4 max-lg:grid-cols-1"):
+            for key, title in CHARTS:
+                with ui.card().classes("w-full"):
+                    ui.label(title).classes("text-subtitle1")
+                    self.charts[key] = ui.echart({"series": []}).classes("w-full h-64").mark(f"chart-{key}")
+        with ui.grid(columns=2).classes("w-full gap-4 max-lg:grid-cols-1"):
+            with ui.card().classes("w-full"):
+                ui.label("Most recent errors").classes("text-subtitle1")
+                self.recent = ui.column().classes("w-full gap-1").mark("recent-errors")
+            with ui.card().classes("w-full"):
+                ui.label("Ingest health (accepted vs rejected)").classes("text-subtitle1")
+                self.ingest = ui.column().classes("w-full gap-2").mark("ingest-health")
+        self.timer = ui.timer(REFRESH_SECONDS, self.refresh, active=False)
+        # The first load waits for the browser: the page is sent at once, never hitting the 3 s limit.
+        ui.timer(0, self.refresh, once=True)
+
+    async def on_change(self) -> None:
+        state = OverviewState(range=self.range.value or "24h", since=self.since.value or None,
+                              until=self.until.value or None, environment=self.environment.value or None,
+                              client_id=self.state.client_id)
+        if state == self.state:
+            return
+        self.state = state
+        ui.run_javascript(f"history.replaceState(null, '', {json.dumps('/?' + state.query_string())})")
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        if not await guard.still_valid(self.runtime, self.user):
+            self.timer.active = False
+            ui.navigate.to("/login")
+            return
+        try:
+            data = await asyncio.wait_for(load(self.runtime, self.user.principal, self.state), LOAD_TIMEOUT)
+        except AccessDenied:
+            return
+        except Exception as exc:
+            if not faults.is_storage_error(exc):
+                raise
+            self.banner.clear()
+            with self.banner:
+                layout.storage_banner()
+            return
+        self.banner.clear()
+        self.show(data)
+
+    def show(self, data: dict) -> None:
+        current, previous = data["current"], data["previous"]
+        for key, _, kind, good in CARDS:
+            value_label, change_label = self.cards[key]
+            value_label.text = fmt_value(current[key], kind)
+            text, colour = change(current[key], previous[key] if previous["total"] else None, kind, good)
+            change_label.text = text
+            change_label.classes(replace=f"text-xs {colour}")
+        series = charts.filled_series(data["series"], data["start"], data["end"], data["bucket"])
+        for key, options in (("volume", charts.volume_chart(series)), ("latency", charts.latency_chart(series)),
+                             ("category", charts.category_chart(current["by_category"])),
+                             ("confidence", charts.stacked_chart(data["dist"]["confidence"], "confidence")),
+                             ("iterations", charts.stacked_chart(data["dist"]["iterations"], "iterations"))):
+            chart = self.charts[key]
+            chart.options.clear()
+            chart.options.update(options)
+            chart.update()
+        self.environment.set_options({"": "All environments", **{e: e for e in data["environments"]}},
+                                     value=self.environment.value if self.environment.value in
+                                     data["environments"] else "")
+        self.show_recent(data["recent"])
+        self.show_ingest(ingest_totals(data["ingest"]))
+
+    def show_recent(self, items: list[dict]) -> None:
+        self.recent.clear()
+        with self.recent:
+            if not items:
+                ui.label("No errors in this period.").classes("text-grey-7")
+            for item in items:
+                with ui.row().classes("w-full items-center gap-3 no-wrap"):
+                    ui.link(item["ticket_id"][:80], f"/logs/{int(item['id'])}").classes("text-negative")
+                    ui.label(item["category"] or "—").classes("text-grey-7 truncate")
+                    if self.user.principal.is_admin:
+                        ui.label(item["client_id"]).classes("text-grey-7")
+                    ui.space()
+                    ui.label(fmt_when(item["executed_at"])).classes("text-xs text-grey-7")
+
+    def show_ingest(self, totals: dict[str, dict]) -> None:
+        self.ingest.clear()
+        with self.ingest:
+            if not totals:
+                ui.label("Nothing received in this period.").classes("text-grey-7")
+            for client_id, t in sorted(totals.items()):
+                rejected = sum(t["rejected"].values())
+                with ui.card().props("flat bordered").classes("w-full").mark(f"ingest-{client_id or 'unattributed'}"):
+                    with ui.row().classes("items-center gap-4"):
+                        ui.label(client_id or "(no client: bad key)").classes("font-bold")
+                        ui.label(f"accepted {t['accepted']:,}").classes("text-positive")
+                        ui.label(f"duplicates {t['duplicates']:,}").classes("text-grey-7")
+                        ui.label(f"rejected {rejected:,}").classes("text-negative" if rejected else "text-grey-7")
+                    if rejected:
+                        ui.label(", ".join(f"{reason.replace('_', ' ')} {n:,}" for reason, n in
+                                           sorted(t["rejected"].items()) if n)).classes("text-xs text-grey-7")
+
 
 def register(runtime) -> None:
-    pass
+    @ui.page("/", title="Overview · Central Logger")
+    async def overview_page(request: Request):
+        user = await guard.require_user(request, runtime)
+        if isinstance(user, RedirectResponse):
+            return user
+        state = OverviewState.from_query(request.query_params, user.principal.is_admin)
+        client_ids = None
+        if user.principal.is_admin:
+            try:
+                async with asyncio.timeout(2.0):
+                    client_ids = [c.id for c in await client_service.list_clients(runtime.db)]
+            except Exception as exc:
+                if not faults.is_storage_error(exc):
+                    raise
+        with layout.frame(runtime, user, "Overview", "overview", client_ids, state.client_id):
+            OverviewView(runtime, user, state).build()

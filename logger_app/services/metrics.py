@@ -71,7 +71,7 @@ async def overview(db: Database, principal: Principal, filters: LogFilters) -> d
 def _bucket_expr(db: Database, bucket: str):
     if db.dialect == "postgresql":
         return func.date_trunc(bucket, func.timezone("UTC", WorkflowLog.executed_at))
-    fmt = "%Y-%m-%d %H:00:00" if bucket == "hour" else "%Y-%m-%d 00:00:00"
+    fmt = {"minute": "%Y-%m-%d %H:%M:00", "hour": "%Y-%m-%d %H:00:00"}.get(bucket, "%Y-%m-%d 00:00:00")
     return func.strftime(fmt, WorkflowLog.executed_at)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import distinct
-
 from ..db.engine import Database
 from ..db.models import WorkflowLog
 from .errors import NotFound
@@ -95,14 +93,14 @@ async def get_log(db: Database, principal: Principal, log_id: int) -> dict[str, 
 
 
 async def categories(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:
-    query = scoped_select(principal, LogFilters(client_id=client_id), distinct(WorkflowLog.category))
+    query = scoped_select(principal, LogFilters(client_id=client_id), WorkflowLog.category).distinct()
     query = query.where(WorkflowLog.category.is_not(None)).order_by(WorkflowLog.category).limit(500)
     async with db.read_sessions()() as session:
         return [c for (c,) in (await session.execute(query)).all()]
 
 
 async def environments(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:
-    query = scoped_select(principal, LogFilters(client_id=client_id), distinct(WorkflowLog.environment))
+    query = scoped_select(principal, LogFilters(client_id=client_id), WorkflowLog.environment).distinct()
     query = query.order_by(WorkflowLog.environment).limit(100)
     async with db.read_sessions()() as session:
         return [e for (e,) in (await session.execute(query)).all()]

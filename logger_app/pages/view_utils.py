@@ -1,0 +1,145 @@
+"""Small helpers shared by the overview, logs and detail pages.
+
+Everything that comes out of a log is untrusted: it is only ever shown through text elements
+(ui.label / ui.code / table cells), which escape it. Nothing here produces HTML."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from nicegui import ui
+
+from ..services.principal import Principal
+from ..services.scope import LogFilters
+
+PREVIEW_CHARS = 2000  # shown at first
+EXPANDED_CHARS = 50_000  # "show more" ships at most this much; the raw download has the rest
+STATUS_COLORS = {"SUCCESS": "positive", "ERROR": "negative"}
+QUERY_FIELDS = ("status", "category", "environment", "ticket_id", "client_id", "since", "until")
+
+
+def to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)
+
+
+def long_text(value: Any, *, code: bool = False, limit: int = PREVIEW_CHARS, classes: str = "") -> None:
+    """Text that may be huge: ship a preview, and more only when asked (never a whole MiB)."""
+    text = to_text(value)
+    shown = text[:limit]
+    label = ui.label(shown).classes(f"whitespace-pre-wrap break-all {'font-mono text-xs' if code else ''} {classes}")
+    if len(text) <= limit:
+        return
+
+    def more() -> None:
+        rest = text[:EXPANDED_CHARS]
+        if len(text) > EXPANDED_CHARS:
+            rest += f"\n… {len(text) - EXPANDED_CHARS:,} more characters — download the raw log for all of it"
+        label.text = rest
+        button.delete()
+
+    button = ui.button(f"show more ({len(text):,} characters)", on_click=more).props("flat dense size=sm")
+
+
+def fmt_seconds(value: Any) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "—"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def fmt_number(value: Any, digits: int = 2) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def fmt_when(iso: Any) -> str:
+    if not isinstance(iso, str):
+        return "—"
+    try:
+        return datetime.fromisoformat(iso).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return iso
+
+
+def status_badge(status: Any) -> None:
+    text = str(status or "?")
+    ui.badge(text, color=STATUS_COLORS.get(text, "grey"))
+
+
+def metric(metrics: Any, key: str) -> Any:
+    """metrics is a dict in well-behaved logs, but nothing guarantees it."""
+    value = metrics.get(key) if isinstance(metrics, dict) else None
+    return None if isinstance(value, bool) else value
+
+
+def parse_log_id(value: str) -> int | None:
+    """Path ids are untrusted too: anything outside BIGINT would be a database error, not a 404."""
+    if not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
+
+
+def parse_moment(value: str | None, end: bool = False) -> datetime | None:
+    """'YYYY-MM-DD' (an end date includes that whole day) or an ISO timestamp; junk is ignored."""
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime.combine(day, time(), tzinfo=timezone.utc)
+            return moment + timedelta(days=1) if end else moment
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class PageFilters:
+    """The filters of the logs page exactly as they appear in the URL (so links are bookmarkable)."""
+
+    status: str | None = None
+    category: str | None = None
+    environment: str | None = None
+    ticket_id: str | None = None
+    client_id: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    @classmethod
+    def from_query(cls, params: Any, principal: Principal) -> "PageFilters":
+        values = {f: (params.get(f) or "").strip() or None for f in QUERY_FIELDS}
+        if values["status"] and values["status"].upper() not in STATUS_COLORS:
+            values["status"] = None
+        elif values["status"]:
+            values["status"] = values["status"].upper()
+        if not principal.is_admin:
+            values["client_id"] = None  # a client user always sees exactly its own client
+        for f in ("since", "until"):
+            if values[f] and parse_moment(values[f]) is None:
+                values[f] = None
+        return cls(**{k: v[:256] if v else None for k, v in values.items()})
+
+    def with_(self, **changes: Any) -> "PageFilters":
+        return replace(self, **{k: (v or None) for k, v in changes.items()})
+
+    def log_filters(self) -> LogFilters:
+        return LogFilters(
+            status=self.status, category=self.category, environment=self.environment, ticket_id=self.ticket_id,
+            client_id=self.client_id, since=parse_moment(self.since), until=parse_moment(self.until, end=True),
+        )
+
+    def query_string(self) -> str:
+        pairs = [(f.name, getattr(self, f.name)) for f in fields(self) if getattr(self, f.name)]
+        return urlencode(pairs)

@@ -1,0 +1,141 @@
+"""/: KPI cards, charts built only from safe data, scope, recent errors and ingest health."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from nicegui import ui
+
+from logger_app.pages import charts
+from logger_app.pages.overview import OverviewState, change
+from logger_app.services.ingest_stats import IngestCounter
+from tests.pages_fixtures import db  # noqa: F401
+from tests.pages_helpers import CLIENT_PASSWORD, add_logs, client_user, eventually, login, make_log
+from tests.pages_helpers import user  # noqa: F401
+
+
+def card(user, key: str) -> str:
+    with user:
+        box = user.find(marker=f"card-{key}").elements.pop()
+        return box.default_slot.children[1].text
+
+
+def chart(user, key: str) -> dict:
+    with user:
+        return user.find(marker=f"chart-{key}").elements.pop().options
+
+
+async def loaded(user) -> None:
+    await eventually(lambda: card(user, "total") != "…", timeout=5)
+
+
+async def test_cards_and_charts(user, db):
+    now_logs = [make_log(f"N-{i}", status="ERROR" if i < 2 else "SUCCESS", minutes_ago=10 + i, seconds=1.0 + i,
+                         category=":alert(1)" if i == 0 else "<b>billing</b>", confidence=0.95, iterations=3)
+                for i in range(8)]
+    old_logs = [make_log(f"O-{i}", minutes_ago=24 * 60 + 30 + i) for i in range(4)]  # previous 24 h
+    await add_logs(db, "acme", now_logs + old_logs)
+    await login(user, next_page="/")
+    await user.open("/")
+    await loaded(user)
+    assert card(user, "total") == "8"
+    assert card(user, "errors") == "2"
+    assert card(user, "success_rate") == "75.0 %"
+    with user:
+        changes = [e.text for e in user.find(kind=ui.label).elements if "vs previous period" in e.text]
+    assert "+100 % vs previous period" in changes  # 8 tickets vs 4
+    volume = chart(user, "volume")
+    assert sum(volume["series"][0]["data"]) == 8 and sum(volume["series"][1]["data"]) == 2
+    category = chart(user, "category")
+    labels = category["xAxis"]["data"]
+    assert "alert(1)" in labels and len(labels) == 2
+    assert all(not label.startswith(":") and "<" not in label for label in labels)
+    for key in ("volume", "latency", "category", "confidence", "iterations"):
+        assert charts.dynamic_keys(chart(user, key)) == []
+    assert sum(chart(user, "iterations")["series"][0]["data"]) == 6
+    assert sum(chart(user, "confidence")["series"][1]["data"]) == 2
+    with user.scope(marker="recent-errors"):
+        await user.should_see("N-0")
+        await user.should_see("N-1")
+        await user.should_not_see("N-2")
+    await user.should_not_see(kind=ui.html)
+
+
+async def test_range_and_environment_filters(user, db):
+    await add_logs(db, "acme", [make_log("RECENT", minutes_ago=5, environment="staging"),
+                                make_log("DAYS-AGO", minutes_ago=3 * 24 * 60)])
+    await login(user, next_page="/")
+    await user.open("/?range=1h")
+    await loaded(user)
+    assert card(user, "total") == "1"
+    await user.open("/?range=7d")
+    await loaded(user)
+    assert card(user, "total") == "2"
+    await user.open("/?range=7d&environment=production")
+    await loaded(user)
+    assert card(user, "total") == "1"
+    with user:
+        user.find(marker="range").elements.pop().value = "1h"
+    await eventually(lambda: card(user, "total") == "0")
+    day = (datetime.now(timezone.utc) - timedelta(days=3)).date().isoformat()
+    await user.open(f"/?range=custom&since={day}&until={day}")
+    await loaded(user)
+    assert card(user, "total") == "1"
+
+
+async def test_client_user_sees_only_own_numbers_and_ingest(user, db):
+    await add_logs(db, "acme", [make_log(f"A-{i}", status="ERROR") for i in range(3)])
+    await add_logs(db, "globex", [make_log(f"G-{i}", status="ERROR") for i in range(5)])
+    counter = IngestCounter(db)
+    counter.count("acme", "accepted", 3)
+    counter.reject("acme", "validation")
+    counter.count("globex", "accepted", 5)
+    counter.reject("globex", "auth")
+    await counter.flush()
+    await client_user(db, "acme-user", "acme")
+    await login(user, "acme-user", CLIENT_PASSWORD, next_page="/")
+    await user.open("/?client_id=globex")
+    await loaded(user)
+    assert card(user, "total") == "3"
+    with user.scope(marker="recent-errors"):
+        await user.should_see("A-0")
+        await user.should_not_see("G-0")
+    await user.should_see(marker="ingest-acme")
+    await user.should_not_see(marker="ingest-globex")
+    await user.should_see("validation 1")
+
+
+async def test_admin_sees_every_client_and_can_narrow(user, db):
+    await add_logs(db, "acme", [make_log(f"A-{i}") for i in range(3)])
+    await add_logs(db, "globex", [make_log(f"G-{i}") for i in range(5)])
+    await login(user, next_page="/")
+    await user.open("/")
+    await loaded(user)
+    assert card(user, "total") == "8"
+    await user.open("/?client_id=globex")
+    await loaded(user)
+    assert card(user, "total") == "5"
+
+
+def test_change_and_labels():
+    assert change(10, 5, "count", -1) == ("+100 % vs previous period", "text-negative")
+    assert change(0.9, 0.8, "rate", 1)[0] == "+10.0 pp vs previous period"
+    assert change(3, None, "count", 0)[0] == "no previous data"
+    assert charts.safe_label(":alert(1)") == "alert(1)"
+    assert charts.safe_label("::<img src=x onerror=alert(1)>") == "img src=x onerror=alert(1)"
+    assert charts.safe_label(None) == "(none)" and len(charts.safe_label("x" * 500)) == 40
+    state = OverviewState.from_query({"range": "bogus", "client_id": "globex"}, is_admin=False)
+    assert state.range == "24h" and state.client_id is None
+
+
+async def test_storage_outage_shows_banner(user, db, monkeypatch):
+    await login(user, next_page="/logs")
+    from logger_app.services import metrics
+
+    async def down(*args, **kwargs):
+        raise ConnectionRefusedError("database is down")
+
+    monkeypatch.setattr(metrics, "overview", down)
+    await user.open("/")
+    await user.should_see(marker="storage-banner", retries=30)
+    assert card(user, "total") == "…"
