@@ -36,6 +36,7 @@ async def user(app_env, caplog: pytest.LogCaptureFixture, request: pytest.Fixtur
     ours: dict = {}
     try:
         async with user_simulation(main_file=get_path_to_main_file(request)) as u:
+            await _started()
             yield u
             ours = {k: v for k, v in sys.modules.items() if k == "logger_app" or k.startswith("logger_app.")}
             errors = [r for r in caplog.get_records("call") if r.levelname == "ERROR"]
@@ -47,6 +48,19 @@ async def user(app_env, caplog: pytest.LogCaptureFixture, request: pytest.Fixtur
         # `db` attribute. Our pages register inside build(), so putting the modules back is safe.
         for name, module in ours.items():
             sys.modules.setdefault(name, module)
+
+
+async def _started() -> None:
+    """NiceGUI runs async startup handlers as background tasks; Runtime.start is idempotent and
+    locked, so awaiting it again waits for the first run (housekeeping tasks included)."""
+    from nicegui import core
+
+    from logger_app.services.runtime import Runtime
+
+    for handler in list(core.app._startup_handlers):  # noqa: SLF001 - no public accessor
+        runtime = getattr(handler, "__self__", None)
+        if isinstance(runtime, Runtime):
+            await runtime.start()
 
 
 @pytest.fixture
