@@ -24,7 +24,9 @@ def _run(connection) -> None:
 
 async def _main() -> None:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    # A database that accepts connections but never answers must fail start-up, not hang it.
+    connect_args = {"timeout": 10} if url.startswith("postgresql") else {}
+    engine = create_async_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
     async with engine.begin() as conn:
         await conn.run_sync(_run)
     await engine.dispose()
