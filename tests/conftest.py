@@ -134,5 +134,18 @@ async def make_key(runtime):
     return make
 
 
+@pytest.fixture
+def cli(app_env):
+    """Run `python -m logger_app ...` as a real subprocess against the test database."""
+    import subprocess
+    import sys
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "logger_app", *args], cwd=ROOT, env=dict(os.environ),
+                              input=stdin, capture_output=True, text=True, timeout=120)
+
+    return run
+
+
 def H(key: str) -> dict[str, str]:
     return {"X-API-Key": key, "Content-Type": "application/json"}

@@ -3,22 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-
-import pytest
-
-from .conftest import ROOT
 
 
-@pytest.fixture
-def cli(app_env):
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "logger_app", *args], cwd=ROOT, env=dict(os.environ),
-                              input=stdin, capture_output=True, text=True, timeout=120)
-
-    return run
 
 
 def test_client_and_key_lifecycle(cli):

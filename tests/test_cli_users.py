@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 
-import pytest
 
 from logger_app.db.engine import create_database
 from logger_app.services import sessions
 
-from .conftest import ROOT
-
-
-@pytest.fixture
-def cli(app_env):
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "logger_app", *args], cwd=ROOT, env=dict(os.environ),
-                              input=stdin, capture_output=True, text=True, timeout=120)
-
-    return run
 
 
 def _can_log_in(settings, name: str, password: str, ip: str = "10.1.1.1") -> bool:
