@@ -8,11 +8,12 @@ acknowledged log is always durable."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from ..db.engine import Database
@@ -23,6 +24,32 @@ from .faults import is_storage_error
 log = logging.getLogger("logger_app.writer")
 
 MAX_ROWS_PER_TRANSACTION = 2000
+# PostgreSQL commits overlap: while one transaction waits for its WAL flush, the next one is
+# already being sent. SQLite has a single writer connection, so one flusher there.
+POSTGRES_FLUSHERS = 4
+
+_COLUMNS = ("client_id", "environment", "ticket_id", "executed_at", "execution_time_seconds", "status", "category",
+            "metrics", "payload", "extra", "idempotency_key", "created_at")
+_JSON_COLUMNS = {"metrics", "payload", "extra"}
+_PG_TYPES = {"executed_at": "timestamptz", "created_at": "timestamptz", "execution_time_seconds": "float8"}
+# One fixed statement for any number of rows, so asyncpg prepares it once per connection (the
+# VALUES lists SQLAlchemy generates differ with every batch size and are prepared again each time).
+# Ids come from the sequence in ORDER BY order, so sorting them restores the rows' order: the
+# same guarantee SQLAlchemy's own "insertmanyvalues" relies on for PostgreSQL.
+_PG_INSERT = text(
+    "INSERT INTO workflow_logs ({cols}) SELECT {sel} FROM unnest({arrays}) WITH ORDINALITY AS t({cols}, ord) "
+    "ORDER BY ord RETURNING id".format(
+        cols=", ".join(_COLUMNS),
+        sel=", ".join(f"{c}::jsonb" if c in _JSON_COLUMNS else c for c in _COLUMNS),
+        arrays=", ".join(f"CAST(:{c} AS {'text' if c in _JSON_COLUMNS else _PG_TYPES.get(c, 'varchar')}[])"
+                         for c in _COLUMNS),
+    )
+)
+
+
+def _json(value: Any) -> str | None:
+    # Exactly what SQLAlchemy's JSON type binds (json.dumps with default options).
+    return None if value is None else json.dumps(value)
 
 
 @dataclass
@@ -42,20 +69,27 @@ class LogWriter:
         self.db = db
         self.timeout = timeout
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._postgres = db.dialect == "postgresql"
+        self.flushers = POSTGRES_FLUSHERS if self._postgres else 1
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="log-writer")
+        if len(self._tasks) == self.flushers and not any(t.done() for t in self._tasks):
+            return
+        loop = asyncio.get_running_loop()
+        self._tasks = [t for t in self._tasks if not t.done()]
+        while len(self._tasks) < self.flushers:
+            self._tasks.append(loop.create_task(self._run(), name=f"log-writer-{len(self._tasks)}"))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             try:
-                await self._task
+                await task
             except (asyncio.CancelledError, Exception):
                 pass
-            self._task = None
         while not self._queue.empty():
             job = self._queue.get_nowait()
             if not job.future.done():
@@ -63,14 +97,16 @@ class LogWriter:
 
     async def write(self, rows: list[dict[str, Any]]) -> list[Stored]:
         """Store rows in one transaction (shared with other callers); returns once committed."""
-        self.start()
+        if len(self._tasks) != self.flushers or self._tasks[0].done():
+            self.start()
         job = _Job(rows)
-        await self._queue.put(job)
+        self._queue.put_nowait(job)  # unbounded queue: put() would only add a scheduling step
+        # A timer instead of wait_for(shield(...)): no extra task per request on the hot path.
+        timer = asyncio.get_running_loop().call_later(self.timeout, _expire, job.future)
         try:
-            return await asyncio.wait_for(asyncio.shield(job.future), self.timeout)
-        except asyncio.TimeoutError:
-            # The rows may still commit later; an idempotency key makes the client's retry safe.
-            raise StorageUnavailable("storage did not answer in time")
+            return await job.future
+        finally:
+            timer.cancel()
 
     async def _run(self) -> None:
         while True:
@@ -83,6 +119,9 @@ class LogWriter:
             await self._flush(jobs)
 
     async def _flush(self, jobs: list[_Job]) -> None:
+        jobs = [job for job in jobs if not job.future.done()]  # timed out while queued: not stored
+        if not jobs:
+            return
         try:
             async with asyncio.timeout(self.timeout):
                 try:
@@ -135,10 +174,7 @@ class LogWriter:
                         seen.add(ident)
             ids: list[int] = []
             if fresh:
-                result = await conn.execute(
-                    insert(WorkflowLog).returning(WorkflowLog.id, sort_by_parameter_order=True), fresh
-                )
-                ids = list(result.scalars())
+                ids = await (self._insert_postgres(conn, fresh) if self._postgres else self._insert_sqlite(conn, fresh))
         # Committed: map each submitted row to its id, marking repeats as duplicates.
         fresh_ids = iter(ids)
         assigned: dict[tuple[str, str], int] = {}
@@ -158,3 +194,37 @@ class LogWriter:
                     stored.append(Stored(new_id, False))
             out.append(stored)
         return out
+
+    @staticmethod
+    async def _insert_sqlite(conn, rows: list[dict[str, Any]]) -> list[int]:
+        # INSERT ... RETURNING with sort_by_parameter_order runs one statement per row on SQLite
+        # (SQLAlchemy cannot order a multi-row RETURNING there). One executemany instead, then the
+        # ids: this transaction holds SQLite's write lock, so nothing else inserts in between and
+        # each row got max(rowid) + 1, i.e. they are consecutive and end at last_insert_rowid().
+        await conn.execute(insert(WorkflowLog), rows)
+        last = (await conn.execute(text("SELECT last_insert_rowid()"))).scalar_one()
+        return list(range(last - len(rows) + 1, last + 1))
+
+    @staticmethod
+    async def _insert_postgres(conn, rows: list[dict[str, Any]]) -> list[int]:
+        order = list(range(len(rows)))
+        if any(r["idempotency_key"] is not None for r in rows):
+            # Concurrent flushers take unique-index locks in one global order: no deadlocks.
+            order.sort(key=lambda i: (rows[i]["idempotency_key"] is None, rows[i]["client_id"],
+                                      rows[i]["idempotency_key"] or ""))
+        ordered = [rows[i] for i in order]
+        params = {c: [_json(r[c]) for r in ordered] if c in _JSON_COLUMNS else [r[c] for r in ordered]
+                  for c in _COLUMNS}
+        inserted = sorted((await conn.execute(_PG_INSERT, params)).scalars())
+        if len(inserted) != len(rows):  # pragma: no cover - would mean the statement above is wrong
+            raise RuntimeError(f"inserted {len(inserted)} rows for {len(rows)}")
+        ids = [0] * len(rows)
+        for position, new_id in zip(order, inserted):
+            ids[position] = new_id
+        return ids
+
+
+def _expire(future: asyncio.Future) -> None:
+    if not future.done():
+        # The rows may still commit later; an idempotency key makes the client's retry safe.
+        future.set_exception(StorageUnavailable("storage did not answer in time"))

@@ -1,0 +1,282 @@
+"""Benchmark: read paths at scale, timed server-side by calling the service functions directly.
+
+Loads N realistic logs (default 1,000,000 over 20 clients and 30 days; client sizes skewed, the
+biggest about 3x the average) into a fresh database after running the migrations, then times with
+p50/p95 over repetitions:
+
+  list_logs    first page and deep pages (via a keyset cursor), one client and all clients
+  get_log      random ids
+  overview     one client 30 days, all clients 30 days
+  page data    overview + timeseries (by day) + distributions for one client 30 days (dashboard)
+
+    .venv/bin/python bench/read.py --db postgresql [--n 1000000] [--reps 30] [--keep] [--reuse]
+    .venv/bin/python bench/read.py --db sqlite --n 1000000 [--path /tmp/cl-read.db]
+
+PostgreSQL: a dedicated database `cl_bench_read` on 127.0.0.1:5432 (dropped and created), loaded
+with COPY (asyncpg copy_records_to_table), then VACUUM ANALYZE as autovacuum would do after a
+bulk load (index-only scans need the visibility map). SQLite: executemany, then ANALYZE.
+--reuse skips the load when the database already holds N logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import fresh_pg_database  # noqa: E402
+
+from logger_app.db.engine import create_database  # noqa: E402
+from logger_app.db.migrate import upgrade  # noqa: E402
+from logger_app.demo import demo_log  # noqa: E402
+from logger_app.services import metrics, queries  # noqa: E402
+from logger_app.services.principal import Principal  # noqa: E402
+from logger_app.services.scope import LogFilters, encode_cursor  # noqa: E402
+from logger_app.services.validation import normalise_log  # noqa: E402
+
+COLS = ("client_id", "environment", "ticket_id", "executed_at", "execution_time_seconds", "status", "category",
+        "metrics", "payload", "extra", "idempotency_key", "created_at")
+TEMPLATES = 2000
+CLIENTS = [f"client{k:02d}" for k in range(20)]
+
+
+def client_weights() -> list[float]:
+    w = [1 / (k + 1) ** 0.6 for k in range(len(CLIENTS))]
+    s = sum(w)
+    return [x / s for x in w]
+
+
+def templates(now: datetime) -> list[dict]:
+    """Normalised rows from demo_log; the bulk load varies client, ticket and time per row."""
+    rng = random.Random(11)
+    out = []
+    for i in range(TEMPLATES):
+        row = normalise_log(demo_log(rng, "tmpl", now, i), "tmpl", now)
+        row["_json"] = {c: json.dumps(row[c]) if row[c] is not None else None for c in ("metrics", "payload", "extra")}
+        out.append(row)
+    return out
+
+
+def generate(n: int, now: datetime, chunk: int = 20_000):
+    """Yield chunks of (client, row-template, executed_at, ticket index) tuples."""
+    rng = random.Random(5)
+    tmpl = templates(now)
+    weights = client_weights()
+    span = 30 * 86400
+    done = 0
+    while done < n:
+        k = min(chunk, n - done)
+        clients = rng.choices(CLIENTS, weights, k=k)
+        out = []
+        for j in range(k):
+            t = tmpl[rng.randrange(TEMPLATES)]
+            when = now - timedelta(seconds=rng.random() * span)
+            out.append((clients[j], t, when, done + j))
+        done += k
+        yield out
+
+
+async def load_postgres(url: str, n: int, now: datetime) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.executemany("INSERT INTO clients (id, name, created_at, disabled) VALUES ($1, $1, $2, false)",
+                               [(c, now) for c in CLIENTS])
+        t0 = time.perf_counter()
+        for chunk in generate(n, now):
+            records = [
+                (cid, t["environment"], f"{cid.upper()}-{i}", when, t["execution_time_seconds"], t["status"],
+                 t["category"], t["_json"]["metrics"], t["_json"]["payload"], t["_json"]["extra"], None,
+                 when + timedelta(seconds=t["execution_time_seconds"] or 0))
+                for cid, t, when, i in chunk
+            ]
+            await conn.copy_records_to_table("workflow_logs", records=records, columns=COLS)
+            print(f"\r  loaded {chunk[-1][3] + 1:,} rows in {time.perf_counter() - t0:.0f} s", end="", flush=True)
+        print()
+        t1 = time.perf_counter()
+        await conn.execute("VACUUM ANALYZE workflow_logs")
+        print(f"  VACUUM ANALYZE: {time.perf_counter() - t1:.0f} s")
+    finally:
+        await conn.close()
+
+
+def load_sqlite(path: str, n: int, now: datetime) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    fmt = lambda d: d.replace(tzinfo=None).isoformat(" ")  # noqa: E731 - how UtcDateTime stores it
+    with conn:
+        conn.executemany("INSERT INTO clients (id, name, created_at, disabled) VALUES (?, ?, ?, 0)",
+                         [(c, c, fmt(now)) for c in CLIENTS])
+    t0 = time.perf_counter()
+    sql = f"INSERT INTO workflow_logs ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))})"
+    for chunk in generate(n, now):
+        records = [
+            (cid, t["environment"], f"{cid.upper()}-{i}", fmt(when), t["execution_time_seconds"], t["status"],
+             t["category"], t["_json"]["metrics"], t["_json"]["payload"], t["_json"]["extra"], None,
+             fmt(when + timedelta(seconds=t["execution_time_seconds"] or 0)))
+            for cid, t, when, i in chunk
+        ]
+        with conn:
+            conn.executemany(sql, records)
+        print(f"\r  loaded {chunk[-1][3] + 1:,} rows in {time.perf_counter() - t0:.0f} s", end="", flush=True)
+    print()
+    t1 = time.perf_counter()
+    conn.execute("ANALYZE")
+    conn.close()
+    print(f"  ANALYZE: {time.perf_counter() - t1:.0f} s")
+
+
+async def timed(fn, reps: int, budget: float = 20.0, min_reps: int = 5) -> tuple[float, float, float, int]:
+    """p50, p95, max in ms, and the repetitions made: `reps`, or fewer (at least min_reps) past `budget` s."""
+    await fn()  # warm: plans, pool, caches
+    samples = []
+    start = time.perf_counter()
+    for i in range(reps):
+        t0 = time.perf_counter()
+        await fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+        if i + 1 >= min_reps and time.perf_counter() - start > budget:
+            break
+    samples.sort()
+    return (statistics.median(samples), samples[min(len(samples) - 1, int(0.95 * len(samples)))], samples[-1],
+            len(samples))
+
+
+async def deep_cursor(db, principal, client: str | None, depth: int) -> str:
+    from sqlalchemy import select
+
+    from logger_app.db.models import WorkflowLog
+
+    q = select(WorkflowLog.executed_at, WorkflowLog.id)
+    if client:
+        q = q.where(WorkflowLog.client_id == client)
+    q = q.order_by(WorkflowLog.executed_at.desc(), WorkflowLog.id.desc()).offset(depth).limit(1)
+    async with db.read_sessions()() as s:
+        when, log_id = (await s.execute(q)).one()
+    return encode_cursor(when, log_id)
+
+
+async def run_timings(url: str, reps: int, budget: float = 20.0, min_reps: int = 5) -> list[tuple]:
+    from sqlalchemy import func, select
+
+    from logger_app.db.models import WorkflowLog
+
+    db = create_database(url, 30.0)
+    results = []
+    try:
+        async with db.read_sessions()() as s:
+            total = (await s.execute(select(func.count()).select_from(WorkflowLog))).scalar_one()
+            big, big_n = (await s.execute(select(WorkflowLog.client_id, func.count()).group_by(WorkflowLog.client_id)
+                                          .order_by(func.count().desc()).limit(1))).one()
+            max_id = (await s.execute(select(func.max(WorkflowLog.id)))).scalar_one()
+        print(f"  {total:,} logs; biggest client {big} with {big_n:,}\n")
+        print("| query | p50 ms | p95 ms | max ms | reps |\n|---|---|---|---|---|")
+        client = Principal.for_client(big)
+        admin = Principal.admin()
+        now = datetime.now(timezone.utc)
+        month = LogFilters(since=now - timedelta(days=30))
+        month_client = LogFilters(since=now - timedelta(days=30), client_id=big)
+
+        async def add(label, fn):
+            p50, p95, mx, n = await timed(fn, reps, budget, min_reps)
+            results.append((label, p50, p95, mx, n))
+            print(f"| {label:<58} | {p50:8.1f} | {p95:8.1f} | {mx:8.1f} | {n} |", flush=True)
+
+        await add("list, one client, first page (50)", lambda: queries.list_logs(db, client, LogFilters()))
+        await add("list, all clients (admin), first page (50)", lambda: queries.list_logs(db, admin, LogFilters()))
+        await add("list, one client, status=ERROR, first page",
+                  lambda: queries.list_logs(db, client, LogFilters(status="ERROR")))
+        for depth in sorted({min(d, big_n - 1) for d in (1_000, 10_000, max(1, big_n - 100))}):
+            cur = await deep_cursor(db, client, big, depth)
+            await add(f"list, one client, page at row {depth:,} (cursor)",
+                      lambda cur=cur: queries.list_logs(db, client, LogFilters(), cursor=cur))
+        for depth in sorted({min(d, total - 1) for d in (10_000, max(1, total - 100))}):
+            cur = await deep_cursor(db, admin, None, depth)
+            await add(f"list, all clients, page at row {depth:,} (cursor)",
+                      lambda cur=cur: queries.list_logs(db, admin, LogFilters(), cursor=cur))
+        rng = random.Random(3)
+        await add("get_log, random id (admin)", lambda: queries.get_log(db, admin, rng.randint(1, max_id)))
+
+        async def get_own():
+            try:
+                await queries.get_log(db, client, rng.randint(1, max_id))
+            except Exception:
+                pass  # another client's log is 'not found': same query, same cost
+        await add("get_log, random id (client scope)", get_own)
+        await add("overview, one client, 30 days", lambda: metrics.overview(db, client, month))
+        await add("overview, all clients, 30 days", lambda: metrics.overview(db, admin, month))
+        await add("timeseries by day, one client, 30 days", lambda: metrics.timeseries(db, client, month, "day"))
+        await add("distributions, one client, 30 days", lambda: metrics.distributions(db, client, month))
+
+        async def page():
+            await metrics.overview(db, client, month_client)
+            await metrics.timeseries(db, client, month_client, "day")
+            await metrics.distributions(db, client, month_client)
+        await add("overview PAGE data (overview+timeseries+distributions)", page)
+        await add("overview PAGE data, all clients (admin)", lambda: _admin_page(db, admin, month))
+    finally:
+        await db.dispose()
+    return results
+
+
+async def _admin_page(db, admin, month):
+    await metrics.overview(db, admin, month)
+    await metrics.timeseries(db, admin, month, "day")
+    await metrics.distributions(db, admin, month)
+
+
+async def main_async(args) -> None:
+    now = datetime.now(timezone.utc)
+    if args.db == "postgresql":
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{args.pg_name}"
+        if not args.reuse:
+            url = fresh_pg_database(args.pg_name)
+            await upgrade(url)
+            print(f"loading {args.n:,} logs into PostgreSQL ({args.pg_name}) with COPY")
+            await load_postgres(url, args.n, now)
+    else:
+        path = args.path or os.path.join(tempfile.gettempdir(), "cl-bench-read.db")
+        url = f"sqlite+aiosqlite:///{path}"
+        if not args.reuse:
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+            await upgrade(url)
+            print(f"loading {args.n:,} logs into SQLite ({path}) with executemany")
+            await asyncio.to_thread(load_sqlite, path, args.n, now)
+        print(f"  file size {os.path.getsize(path) / 2**30:.2f} GiB")
+    print(f"timings, up to {args.reps} repetitions each (load avg {os.getloadavg()[0]:.1f}):")
+    await run_timings(url, args.reps, args.budget, args.min_reps)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
+    p.add_argument("--n", type=int, default=1_000_000)
+    p.add_argument("--reps", type=int, default=30)
+    p.add_argument("--budget", type=float, default=20.0, help="seconds per query before stopping early")
+    p.add_argument("--min-reps", type=int, default=5)
+    p.add_argument("--reuse", action="store_true", help="time an already loaded database")
+    p.add_argument("--pg-name", default="cl_bench_read")
+    p.add_argument("--path", help="SQLite file (default: $TMPDIR/cl-bench-read.db)")
+    args = p.parse_args()
+    assert args.pg_name.startswith("cl_bench"), "only dedicated cl_bench* databases"
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
