@@ -169,3 +169,14 @@ async def test_openapi_documents_every_route_and_error_body(api):
     params = {p["name"] for p in paths["/api/v1/logs"]["get"]["parameters"]}
     assert {"status", "category", "environment", "ticket_id", "from", "to", "client_id", "limit", "cursor"} <= params
     assert "422" not in paths["/api/v1/logs"]["get"]["responses"]
+
+
+async def test_odd_ids_and_nul_filters_are_client_errors(api, make_key):
+    key = await make_key("acme")
+    for path in ("/api/v1/logs/99999999999999999999999", "/api/v1/logs/0", "/api/v1/logs/abc"):
+        r = await api.get(path, headers=H(key))
+        assert r.status_code in (400, 404), path
+        assert r.json()["error"]["code"] in ("validation_error", "not_found")
+    for name in ("category", "ticket_id"):
+        r = await api.get("/api/v1/logs", params={name: "a\x00b"}, headers=H(key))
+        assert r.status_code == 400 and r.json()["error"]["details"][0]["field"] == name

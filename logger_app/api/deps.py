@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 
-from ..services.errors import ServiceError
+from ..services.errors import FieldProblem, ServiceError, ValidationFailed
 from ..services.principal import Principal
 from ..services.runtime import Runtime
 from ..services.scope import LogFilters
@@ -58,6 +58,9 @@ def get_filters(
     to: Annotated[datetime | None, Query(description="ISO-8601, exclusive; no offset means UTC")] = None,
     client_id: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="admin keys: any client; client keys: only their own")] = None,
 ) -> LogFilters:
+    for name, value in (("category", category), ("ticket_id", ticket_id), ("client_id", client_id)):
+        if value is not None and "\x00" in value:  # PostgreSQL cannot even compare text with NUL
+            raise ValidationFailed(f"{name} contains a NUL character", [FieldProblem(name, "contains a NUL character")])
     return LogFilters(
         status=status.upper() if status else None, category=category, environment=environment,
         ticket_id=ticket_id, since=_utc(from_), until=_utc(to), client_id=client_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from ..services import metrics, queries, retention
 from ..services.ingest_stats import ingest_report
@@ -14,6 +14,8 @@ from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, error
 
 router = APIRouter(prefix="/api/v1", tags=["read"])
 ERRORS = errors(400, 401, 403, 500, 503)
+# Ids are 64-bit; a larger number is a client error, not an overflow inside the driver.
+LogId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("/logs", response_model=LogPage, responses=ERRORS, summary="List logs, newest first (keyset pages)")
@@ -27,12 +29,12 @@ async def list_logs(
 
 @router.get("/logs/{log_id}", response_model=LogFull, responses=errors(400, 401, 404, 500, 503),
             summary="One whole log, with payload")
-async def get_log(log_id: int, runtime: RuntimeDep, caller: CallerDep):
+async def get_log(log_id: LogId, runtime: RuntimeDep, caller: CallerDep):
     return await queries.get_log(runtime.db, caller, log_id)
 
 
 @router.delete("/logs/{log_id}", responses=errors(401, 403, 404, 500, 503), summary="Delete one log (admin keys; audit-logged)")
-async def delete_log(log_id: int, runtime: RuntimeDep, caller: CallerDep):
+async def delete_log(log_id: LogId, runtime: RuntimeDep, caller: CallerDep):
     await retention.delete_log(runtime.db, caller, log_id)
     return {"deleted": 1}
 

@@ -5,6 +5,7 @@ look its key up by an indexed digest instead of running a slow password hash."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
@@ -16,7 +17,7 @@ from sqlalchemy import select, update
 from ..db.engine import Database
 from ..db.models import ApiKey, Client
 from ..db.types import utcnow
-from .errors import Forbidden, NotFound, Unauthorized
+from .errors import Forbidden, NotFound, StorageUnavailable, Unauthorized
 from .principal import Principal
 
 PREFIX_LEN = 12
@@ -82,8 +83,9 @@ class KeyAuthenticator:
     The cache keeps ingest off the database for auth, yet lives shorter than the 10 s in which a
     revocation must take effect in every process."""
 
-    def __init__(self, db: Database, ttl: float = 5.0, max_entries: int = 10_000):
+    def __init__(self, db: Database, ttl: float = 5.0, max_entries: int = 10_000, timeout: float = 5.0):
         self.db = db
+        self.timeout = timeout
         self.ttl = ttl
         self.max_entries = max_entries
         self._cache: dict[str, _Entry] = {}
@@ -97,7 +99,12 @@ class KeyAuthenticator:
         now = time.monotonic()
         entry = self._cache.get(d)
         if entry is None or entry.expires < now:
-            entry = await self._load(d, now)
+            try:
+                # A blackholed database must cost a request at most the configured timeout.
+                async with asyncio.timeout(self.timeout):
+                    entry = await self._load(d, now)
+            except TimeoutError:
+                raise StorageUnavailable("storage did not answer in time")
         if entry.principal is None:
             if entry.error == "disabled":
                 raise Forbidden("this client is disabled")

@@ -27,7 +27,7 @@ class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.db: Database = create_database(settings.database_url, settings.db_timeout_seconds)
-        self.keys = KeyAuthenticator(self.db, ttl=settings.key_cache_seconds)
+        self.keys = KeyAuthenticator(self.db, ttl=settings.key_cache_seconds, timeout=settings.db_timeout_seconds)
         self.writer = LogWriter(self.db, settings.db_timeout_seconds)
         self.counter = IngestCounter(self.db)
         self.ingestor = Ingestor(self.writer, self.counter, settings.max_batch_items, settings.redactor())
