@@ -57,6 +57,12 @@ async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT_
     return b"".join(chunks)
 
 
+def body_timeout(request: Request) -> float:
+    """settings.body_timeout_seconds of the serving app (LOGGER_BODY_TIMEOUT_SECONDS)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    return getattr(getattr(runtime, "settings", None), "body_timeout_seconds", BODY_TIMEOUT_SECONDS)
+
+
 async def read_json(request: Request, limit: int) -> Any:
     check_content_type(request)
-    return parse_json(await read_body(request, limit))
+    return parse_json(await read_body(request, limit, body_timeout(request)))

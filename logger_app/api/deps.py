@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Request
 
 from ..services.errors import FieldProblem, ServiceError, ValidationFailed
 from ..services.principal import Principal
+from ..services.ratelimit import enforce_rate_limit
 from ..services.runtime import Runtime
 from ..services.scope import LogFilters
 
@@ -33,11 +34,13 @@ def presented_key(request: Request) -> str | None:
 async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     # A dependency runs before the endpoint touches the body, so a bad key is refused unread.
     try:
-        return await runtime.keys.authenticate(presented_key(request))
+        principal = await runtime.keys.authenticate(presented_key(request))
     except ServiceError as exc:
         if exc.status in (401, 403):
             runtime.counter.reject(None, "auth")
         raise
+    enforce_rate_limit(runtime, principal)  # 429 + Retry-After when LOGGER_RATE_LIMIT_PER_KEY is exceeded
+    return principal
 
 
 CallerDep = Annotated[Principal, Depends(get_principal)]

@@ -35,7 +35,11 @@ def envelope(status: int, code: str, message: str, details: list | None = None, 
 
 
 def service_error_response(exc: ServiceError) -> JSONResponse:
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if exc.status == 503 else None
+    headers = None
+    if exc.status == 503:
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    elif exc.status == 429:  # a rate-limited key learns when its bucket has a token again
+        headers = {"Retry-After": str(getattr(exc, "retry_after", 1))}
     return JSONResponse(error_body(exc), status_code=exc.status, headers=headers)
 
 
@@ -85,6 +89,6 @@ def install_error_handlers(app: FastAPI) -> None:
     # middleware, which answers and stops there. A handler for bare Exception runs in Starlette's
     # ServerErrorMiddleware, which re-raises after answering, so every request during an outage
     # would also log a full traceback (and the ASGI test transport would raise).
-    for cls in (SQLAlchemyError, OSError, TimeoutError, UnicodeEncodeError, RecursionError):
+    for cls in (SQLAlchemyError, OSError, TimeoutError, UnicodeEncodeError, RecursionError, OverflowError):
         app.add_exception_handler(cls, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

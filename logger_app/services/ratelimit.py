@@ -1,0 +1,87 @@
+"""Optional per-key rate limit (LOGGER_RATE_LIMIT_PER_KEY requests/s; 0 = off).
+
+A token bucket per API key id, held in this process only: with N server processes behind a proxy
+a key may send up to N times the limit. That is enough to stop one runaway agent from starving the
+others on a single node; a shared limit would need the database or Redis on every request.
+
+Hook (api/deps.py, get_principal, after authenticate):
+    principal = await runtime.keys.authenticate(presented_key(request))
+    enforce_rate_limit(runtime, principal)  # 429 + Retry-After once the key's bucket is empty
+    return principal
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from .errors import FieldProblem, ServiceError
+from .principal import Principal
+
+
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: float):
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(f"too many requests for this API key; retry after {seconds} s",
+                         [FieldProblem("api_key", "rate limit exceeded")])
+        self.retry_after = seconds
+
+
+class RateLimiter:
+    """Token bucket per key: `rate` tokens a second, holding at most `burst` (default: one second's worth)."""
+
+    MAX_BUCKETS = 100_000
+
+    def __init__(self, rate: float, burst: float | None = None, clock=time.monotonic):
+        self.rate = float(rate)
+        self.burst = float(burst) if burst is not None else max(1.0, self.rate)
+        self.clock = clock
+        self._buckets: dict[Any, tuple[float, float]] = {}  # key -> (tokens, updated_at)
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def retry_after(self, key: Any) -> float | None:
+        """Take one token for `key`; None if allowed, else seconds until a token is available."""
+        if not self.enabled:
+            return None
+        now = self.clock()
+        tokens, updated = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - updated) * self.rate)
+        if tokens >= 1.0:
+            self._store(key, tokens - 1.0, now)
+            return None
+        self._store(key, tokens, now)
+        return (1.0 - tokens) / self.rate
+
+    def check(self, principal: Principal) -> None:
+        if principal.key_id is None:  # dashboard users are not API keys
+            return
+        wait = self.retry_after(principal.key_id)
+        if wait is not None:
+            raise RateLimited(wait)
+
+    def _store(self, key: Any, tokens: float, now: float) -> None:
+        if key not in self._buckets and len(self._buckets) >= self.MAX_BUCKETS:
+            # Only authenticated key ids get here, but stay bounded anyway: forget full buckets.
+            self._buckets = {k: v for k, v in self._buckets.items()
+                             if v[0] + (now - v[1]) * self.rate < self.burst}
+        self._buckets[key] = (tokens, now)
+
+
+def limiter_for(runtime: Any) -> RateLimiter:
+    """The runtime's limiter, created on first use from settings.rate_limit_per_key (0 if unset)."""
+    limiter = getattr(runtime, "rate_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter(getattr(runtime.settings, "rate_limit_per_key", 0) or 0)
+        runtime.rate_limiter = limiter
+    return limiter
+
+
+def enforce_rate_limit(runtime: Any, principal: Principal) -> None:
+    limiter_for(runtime).check(principal)
