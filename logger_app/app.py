@@ -60,10 +60,17 @@ def _openapi(app: FastAPI) -> dict:
     from .api.schemas import LogIn
 
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    for operations in schema["paths"].values():
+    for path, operations in schema["paths"].items():
         for operation in operations.values():
             operation.get("responses", {}).pop("422", None)
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
+            if path.startswith("/api/"):
+                operation["security"] = [{"ApiKey": []}, {"Bearer": []}]
+    schema["components"] = schema.get("components", {})
+    schema["components"]["securitySchemes"] = {
+        "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        "Bearer": {"type": "http", "scheme": "bearer", "description": "the same API key"},
+    }
+    components = schema["components"].setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     components["LogIn"] = LogIn.model_json_schema(ref_template="#/components/schemas/{model}")

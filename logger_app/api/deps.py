@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
@@ -12,6 +12,7 @@ from ..services.principal import Principal
 from ..services.ratelimit import enforce_rate_limit
 from ..services.runtime import Runtime
 from ..services.scope import LogFilters
+from ..services.validation import parse_timestamp
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -46,10 +47,10 @@ async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
 CallerDep = Annotated[Principal, Depends(get_principal)]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+def timestamp_param(value: str | None, name: str) -> datetime | None:
+    """ISO-8601 only (no epoch numbers, which pydantic would quietly accept); no offset means UTC."""
+    return None if value is None else parse_timestamp(value, name)
+
 
 
 def get_filters(
@@ -57,8 +58,10 @@ def get_filters(
     category: Annotated[str | None, Query(max_length=128)] = None,
     environment: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,32}$")] = None,
     ticket_id: Annotated[str | None, Query(max_length=256)] = None,
-    from_: Annotated[datetime | None, Query(alias="from", description="ISO-8601, inclusive; no offset means UTC")] = None,
-    to: Annotated[datetime | None, Query(description="ISO-8601, exclusive; no offset means UTC")] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=64, json_schema_extra={"format": "date-time"},
+                                       description="ISO-8601, inclusive; no offset means UTC")] = None,
+    to: Annotated[str | None, Query(max_length=64, json_schema_extra={"format": "date-time"},
+                                    description="ISO-8601, exclusive; no offset means UTC")] = None,
     client_id: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="admin keys: any client; client keys: only their own")] = None,
 ) -> LogFilters:
     for name, value in (("category", category), ("ticket_id", ticket_id), ("client_id", client_id)):
@@ -66,7 +69,7 @@ def get_filters(
             raise ValidationFailed(f"{name} contains a NUL character", [FieldProblem(name, "contains a NUL character")])
     return LogFilters(
         status=status.upper() if status else None, category=category, environment=environment,
-        ticket_id=ticket_id, since=_utc(from_), until=_utc(to), client_id=client_id,
+        ticket_id=ticket_id, since=timestamp_param(from_, "from"), until=timestamp_param(to, "to"), client_id=client_id,
     )
 
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
 from ..services import metrics, queries, retention
 from ..services.ingest_stats import ingest_report
-from .deps import CallerDep, FiltersDep, RuntimeDep, _utc
+from .deps import CallerDep, FiltersDep, RuntimeDep, timestamp_param
 from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, errors
 
 router = APIRouter(prefix="/api/v1", tags=["read"])
-ERRORS = errors(400, 401, 403, 500, 503)
+ERRORS = errors(400, 401, 403, 429, 500, 503)
 # Ids are 64-bit; a larger number is a client error, not an overflow inside the driver.
 LogId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
@@ -27,19 +26,19 @@ async def list_logs(
     return await queries.list_logs(runtime.db, caller, filters, limit, cursor)
 
 
-@router.get("/logs/{log_id}", response_model=LogFull, responses=errors(400, 401, 404, 500, 503),
+@router.get("/logs/{log_id}", response_model=LogFull, responses=errors(400, 401, 403, 404, 429, 500, 503),
             summary="One whole log, with payload")
 async def get_log(log_id: LogId, runtime: RuntimeDep, caller: CallerDep):
     return await queries.get_log(runtime.db, caller, log_id)
 
 
-@router.delete("/logs/{log_id}", responses=errors(401, 403, 404, 500, 503), summary="Delete one log (admin keys; audit-logged)")
+@router.delete("/logs/{log_id}", responses=errors(400, 401, 403, 404, 429, 500, 503), summary="Delete one log (admin keys; audit-logged)")
 async def delete_log(log_id: LogId, runtime: RuntimeDep, caller: CallerDep):
     await retention.delete_log(runtime.db, caller, log_id)
     return {"deleted": 1}
 
 
-@router.delete("/logs", responses=errors(400, 401, 403, 500, 503), summary="Delete every run of a ticket (admin keys; audit-logged)")
+@router.delete("/logs", responses=ERRORS, summary="Delete every run of a ticket (admin keys; audit-logged)")
 async def delete_ticket(
     runtime: RuntimeDep, caller: CallerDep,
     client_id: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")],
@@ -64,6 +63,7 @@ async def timeseries(runtime: RuntimeDep, caller: CallerDep, filters: FiltersDep
 async def ingest_metrics(
     runtime: RuntimeDep, caller: CallerDep,
     client_id: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = None,
-    from_: Annotated[datetime | None, Query(alias="from", description="default: 24 h ago")] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=64, json_schema_extra={"format": "date-time"},
+                                       description="ISO-8601; default: 24 h ago")] = None,
 ):
-    return {"items": await ingest_report(runtime.db, caller, _utc(from_), client_id)}
+    return {"items": await ingest_report(runtime.db, caller, timestamp_param(from_, "from"), client_id)}

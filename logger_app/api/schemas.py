@@ -126,5 +126,6 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {400: "Invalid input (names the field)", 401: "Missing, unknown or revoked API key",
             403: "Disabled client or another client's data", 404: "Not found (also another client's log)",
             408: "Body not received in time", 413: "Body or batch too large", 415: "Content type is not JSON",
+            429: "Rate limit for this key exceeded; retry after Retry-After seconds",
             503: "Storage unavailable; retry after Retry-After seconds", 500: "Unexpected; carries a request id"}
     return {c: {"model": ErrorBody, "description": text[c]} for c in codes}
