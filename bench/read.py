@@ -45,7 +45,7 @@ from logger_app.services.scope import LogFilters, encode_cursor  # noqa: E402
 from logger_app.services.validation import normalise_log  # noqa: E402
 
 COLS = ("client_id", "environment", "ticket_id", "executed_at", "execution_time_seconds", "status", "category",
-        "metrics", "payload", "extra", "idempotency_key", "created_at")
+        "metrics", "payload", "extra", "idempotency_key", "created_at", "confidence", "iterations")
 TEMPLATES = 2000
 CLIENTS = [f"client{k:02d}" for k in range(20)]
 
@@ -98,7 +98,7 @@ async def load_postgres(url: str, n: int, now: datetime) -> None:
             records = [
                 (cid, t["environment"], f"{cid.upper()}-{i}", when, t["execution_time_seconds"], t["status"],
                  t["category"], t["_json"]["metrics"], t["_json"]["payload"], t["_json"]["extra"], None,
-                 when + timedelta(seconds=t["execution_time_seconds"] or 0))
+                 when + timedelta(seconds=t["execution_time_seconds"] or 0), t["confidence"], t["iterations"])
                 for cid, t, when, i in chunk
             ]
             await conn.copy_records_to_table("workflow_logs", records=records, columns=COLS)
@@ -127,7 +127,7 @@ def load_sqlite(path: str, n: int, now: datetime) -> None:
         records = [
             (cid, t["environment"], f"{cid.upper()}-{i}", fmt(when), t["execution_time_seconds"], t["status"],
              t["category"], t["_json"]["metrics"], t["_json"]["payload"], t["_json"]["extra"], None,
-             fmt(when + timedelta(seconds=t["execution_time_seconds"] or 0)))
+             fmt(when + timedelta(seconds=t["execution_time_seconds"] or 0)), t["confidence"], t["iterations"])
             for cid, t, when, i in chunk
         ]
         with conn:
@@ -243,7 +243,9 @@ async def main_async(args) -> None:
     now = datetime.now(timezone.utc)
     if args.db == "postgresql":
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{args.pg_name}"
-        if not args.reuse:
+        if args.reuse:
+            await upgrade(url)  # an older load gets the new columns (0002 backfills them)
+        else:
             url = fresh_pg_database(args.pg_name)
             await upgrade(url)
             print(f"loading {args.n:,} logs into PostgreSQL ({args.pg_name}) with COPY")
@@ -251,7 +253,9 @@ async def main_async(args) -> None:
     else:
         path = args.path or os.path.join(tempfile.gettempdir(), "cl-bench-read.db")
         url = f"sqlite+aiosqlite:///{path}"
-        if not args.reuse:
+        if args.reuse:
+            await upgrade(url)
+        else:
             for suffix in ("", "-wal", "-shm"):
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)

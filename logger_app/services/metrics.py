@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func
+from sqlalchemy import case, func, text
 
 from ..db.engine import Database
 from ..db.models import WorkflowLog
@@ -27,6 +28,15 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
 
 
+# PostgreSQL's default work_mem (4 MB) made the percentile sorts of 155k-1M values spill to disk.
+_PG_WORK_MEM = text("SET LOCAL work_mem = '64MB'")
+
+
+async def _prepare(session, db: Database) -> None:
+    if db.dialect == "postgresql":
+        await session.execute(_PG_WORK_MEM)  # LOCAL: ends with this read transaction
+
+
 async def _percentiles(session, db: Database, principal: Principal, filters: LogFilters) -> tuple[Any, Any]:
     exec_time = WorkflowLog.execution_time_seconds
     if db.dialect == "postgresql":
@@ -43,16 +53,20 @@ async def _percentiles(session, db: Database, principal: Principal, filters: Log
 
 async def overview(db: Database, principal: Principal, filters: LogFilters) -> dict[str, Any]:
     is_error = case((WorkflowLog.status == "ERROR", 1), else_=0)
-    totals = scoped_select(
-        principal, filters, func.count(), func.sum(is_error), func.avg(WorkflowLog.execution_time_seconds)
+    exec_time = WorkflowLog.execution_time_seconds
+    # One scan for the totals and the categories: the totals are the sums of the per-category rows.
+    per_category = scoped_select(
+        principal, filters, WorkflowLog.category, func.count(), func.sum(is_error), func.sum(exec_time), func.count(exec_time)
     )
-    per_category = scoped_select(principal, filters, WorkflowLog.category, func.count(), func.sum(is_error))
     per_category = per_category.group_by(WorkflowLog.category).order_by(func.count().desc())
     async with db.read_sessions()() as session:
-        total, errors, avg = (await session.execute(totals)).one()
-        p50, p95 = await _percentiles(session, db, principal, filters)
+        await _prepare(session, db)
         categories = (await session.execute(per_category)).all()
-    errors = int(errors or 0)
+        p50, p95 = await _percentiles(session, db, principal, filters)
+    total = sum(n for _, n, _, _, _ in categories)
+    errors = sum(int(e or 0) for _, _, e, _, _ in categories)
+    exec_count = sum(c for _, _, _, _, c in categories)
+    avg = math.fsum(float(s) for _, _, _, s, c in categories if c) / exec_count if exec_count else None
     return {
         "total": total,
         "success": total - errors,
@@ -63,7 +77,7 @@ async def overview(db: Database, principal: Principal, filters: LogFilters) -> d
         "p95_execution_time_seconds": float(p95) if p95 is not None else None,
         "by_category": [
             {"category": c, "count": n, "errors": int(e or 0), "error_rate": int(e or 0) / n if n else None}
-            for c, n, e in categories
+            for c, n, e, _, _ in categories
         ],
     }
 
@@ -92,6 +106,7 @@ async def timeseries(db: Database, principal: Principal, filters: LogFilters, bu
             func.percentile_cont(0.5).within_group(exec_time), func.percentile_cont(0.95).within_group(exec_time),
         ).group_by(b).order_by(b)
         async with db.read_sessions()() as session:
+            await _prepare(session, db)
             rows = (await session.execute(query)).all()
         return [
             {"bucket": _as_utc(t).isoformat(), "total": n, "errors": int(e or 0),
@@ -123,29 +138,34 @@ async def timeseries(db: Database, principal: Principal, filters: LogFilters, bu
 
 async def distributions(db: Database, principal: Principal, filters: LogFilters) -> dict[str, Any]:
     """Confidence histogram split by outcome, and iterations per ticket: the agent-specific views."""
-    conf = WorkflowLog.metrics["confidence"].as_float()
+    # Plain columns copied from metrics on ingest (services.validation), in the covering index: the
+    # JSON paths made PostgreSQL fetch every row from the heap (2.1 s for 155k rows).
+    conf = WorkflowLog.confidence
+    iters = WorkflowLog.iterations
     conf_bucket = case(
+        (conf.is_(None), -1),  # no confidence: counted in the iterations chart only
         *[(conf < (i + 1) / CONFIDENCE_BUCKETS, i) for i in range(CONFIDENCE_BUCKETS - 1)],
         else_=CONFIDENCE_BUCKETS - 1,
     ).label("b")
-    iters = cast(WorkflowLog.metrics["iterations"].as_float(), Integer)
     iter_bucket = case((iters >= MAX_ITERATIONS_BUCKET, MAX_ITERATIONS_BUCKET), else_=iters).label("i")
-    q_conf = scoped_select(principal, filters, conf_bucket, WorkflowLog.status, func.count()).where(
-        conf.is_not(None)).group_by(conf_bucket, WorkflowLog.status)
-    q_iter = scoped_select(principal, filters, iter_bucket, WorkflowLog.status, func.count()).where(
-        iters.is_not(None)).group_by(iter_bucket, WorkflowLog.status)
+    # One scan for both charts (at most 11 x 17 x 2 groups), split here: 2 x 140 -> 110 ms at 155k rows.
+    query = scoped_select(principal, filters, conf_bucket, iter_bucket, WorkflowLog.status, func.count()).where(
+        (conf.is_not(None)) | (iters.is_not(None))).group_by(conf_bucket, iter_bucket, WorkflowLog.status)
     async with db.read_sessions()() as session:
-        conf_rows = (await session.execute(q_conf)).all()
-        iter_rows = (await session.execute(q_iter)).all()
+        rows = (await session.execute(query)).all()
     confidence = {"buckets": [f"{i / CONFIDENCE_BUCKETS:.1f}–{(i + 1) / CONFIDENCE_BUCKETS:.1f}" for i in range(CONFIDENCE_BUCKETS)],
                   "success": [0] * CONFIDENCE_BUCKETS, "error": [0] * CONFIDENCE_BUCKETS}
-    for b, status, n in conf_rows:
+    for b, _, status, n in rows:
+        if b is None or b < 0:
+            continue
         b = min(max(int(b), 0), CONFIDENCE_BUCKETS - 1)
         confidence["error" if status == "ERROR" else "success"][b] += n
     labels = list(range(0, MAX_ITERATIONS_BUCKET + 1))
     iterations = {"buckets": [str(i) if i < MAX_ITERATIONS_BUCKET else f"{i}+" for i in labels],
                   "success": [0] * len(labels), "error": [0] * len(labels)}
-    for i, status, n in iter_rows:
+    for _, i, status, n in rows:
+        if i is None:
+            continue
         i = min(max(int(i), 0), MAX_ITERATIONS_BUCKET)
         iterations["error" if status == "ERROR" else "success"][i] += n
     return {"confidence": confidence, "iterations": iterations}

@@ -11,6 +11,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 from .errors import FieldProblem, Forbidden, ValidationFailed
 
 MAX_DEPTH = 64
@@ -34,7 +36,23 @@ def _reject_constant(name: str) -> Any:
     raise ValidationFailed("NaN and Infinity are not valid JSON", [FieldProblem("body", f"contains {name}")])
 
 
+# A run of 19+ digits may be an integer beyond 64 bits, which orjson turns into a float where the
+# json module keeps the exact int: such bodies take the json path. Found by mapping every digit to
+# "0" and everything else to " " (C speed, ~2 µs per 2 KB; a regex took 50 µs, more than parsing).
+_DIGITS = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_RUN = b"0" * 19
+
+
 def parse_json(raw: bytes) -> Any:
+    # Fast path: orjson (~5x faster). It refuses everything the json path below refuses or repairs
+    # (invalid UTF-8, BOM, NaN/Infinity, 1e400, lone surrogates, nesting > 1024), and agrees with it
+    # on everything it accepts (duplicate keys: last wins), so any orjson error simply re-parses
+    # with json to produce exactly the error (or result) that path always gave.
+    if _LONG_RUN not in raw.translate(_DIGITS):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -51,7 +69,8 @@ def parse_json(raw: bytes) -> Any:
         raise ValidationFailed("malformed JSON", [FieldProblem("body", str(exc)[:200])])
 
 
-def _string_problem(value: str) -> str | None:
+def text_problem(value: str) -> str | None:
+    """Why PostgreSQL would refuse this text (NUL, lone surrogate), or None; for any input path."""
     if "\x00" in value:
         return "contains a NUL character"
     try:
@@ -61,15 +80,78 @@ def _string_problem(value: str) -> str | None:
     return None
 
 
+_GOOD_KEYS: set[str] = set()
+
+
+def _tree_ok(value: Any) -> bool:
+    """True when check_tree would pass; builds no paths (that was most of its cost).
+
+    Conservative: anything it is unsure of (a subclass of a JSON type) answers False, and
+    check_tree then walks again with paths to decide and name the problem."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        t = type(node)
+        if t is dict:
+            if node and depth >= MAX_DEPTH:
+                return False
+            # Logs repeat the same key names: check each name once, then the whole key set in C.
+            if not _GOOD_KEYS.issuperset(node):
+                for key in node:
+                    if type(key) is not str or "\x00" in key or (not key.isascii() and text_problem(key)):
+                        return False
+                    if len(_GOOD_KEYS) < 10_000:  # random key names must not grow memory unbounded
+                        _GOOD_KEYS.add(key)
+            for child in node.values():
+                ct = type(child)
+                if ct is str:
+                    if "\x00" in child or (not child.isascii() and text_problem(child)):
+                        return False
+                elif ct is dict or ct is list:
+                    push((child, depth + 1))
+                elif ct is float:
+                    if not math.isfinite(child):
+                        return False
+                elif ct is not int and ct is not bool and child is not None:
+                    return False
+        elif t is list:
+            if node and depth >= MAX_DEPTH:
+                return False
+            for child in node:
+                ct = type(child)
+                if ct is str:
+                    if "\x00" in child or (not child.isascii() and text_problem(child)):
+                        return False
+                elif ct is dict or ct is list:
+                    push((child, depth + 1))
+                elif ct is float:
+                    if not math.isfinite(child):
+                        return False
+                elif ct is not int and ct is not bool and child is not None:
+                    return False
+        elif t is str:
+            if "\x00" in node or text_problem(node):
+                return False
+        elif t is float:
+            if not math.isfinite(node):
+                return False
+        elif t is not int and t is not bool and node is not None:
+            return False
+    return True
+
+
 def check_tree(value: Any, root: str) -> None:
     """Walk iteratively (deep input must not exhaust our own stack) and name the first bad path."""
+    if _tree_ok(value):
+        return
     stack: list[tuple[Any, str, int]] = [(value, root, 0)]
     while stack:
         node, path, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise ValidationFailed("JSON nested too deeply", [FieldProblem(path, f"nesting deeper than {MAX_DEPTH}")])
         if isinstance(node, str):
-            if problem := _string_problem(node):
+            if problem := text_problem(node):
                 raise ValidationFailed(f"invalid text in {path}", [FieldProblem(path, problem)])
         elif isinstance(node, float):
             if not math.isfinite(node):
@@ -77,7 +159,7 @@ def check_tree(value: Any, root: str) -> None:
         elif isinstance(node, dict):
             for key, child in node.items():
                 child_path = f"{path}.{key}" if path else key
-                if problem := _string_problem(key):
+                if problem := text_problem(key):
                     raise ValidationFailed(f"invalid key in {path or 'body'}", [FieldProblem(path or "body", f"a key {problem}")])
                 stack.append((child, child_path, depth + 1))
         elif isinstance(node, list):
@@ -160,6 +242,7 @@ def normalise_log(obj: Any, client_id: str, received_at: datetime, idempotency_k
         raise _fail(name("idempotency_key"), "must be a non-empty string of at most 200 characters")
 
     extra = {k: v for k, v in obj.items() if k not in KNOWN}
+    metrics = obj.get("metrics")
     return {
         "client_id": client_id,
         "environment": environment,
@@ -168,9 +251,37 @@ def normalise_log(obj: Any, client_id: str, received_at: datetime, idempotency_k
         "execution_time_seconds": exec_time,
         "status": status.upper(),
         "category": category,
-        "metrics": obj.get("metrics"),
+        "metrics": metrics,
         "payload": obj.get("payload"),
         "extra": extra or None,
         "idempotency_key": idem,
         "created_at": received_at,
+        "confidence": _finite(metrics.get("confidence")) if metrics else None,
+        "iterations": _iterations(metrics.get("iterations")) if metrics else None,
     }
+
+
+def _finite(value: Any) -> float | None:
+    """metrics["confidence"] as a column: a finite number, else None (the JSON keeps the value)."""
+    if type(value) is bool or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float range
+        return None
+    return number if math.isfinite(number) else None
+
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def _iterations(value: Any) -> int | None:
+    """metrics["iterations"] as a column: truncated toward zero, clamped to 32 bits (the charts
+    bucket everything >= 15 together anyway); None when not a finite number."""
+    if type(value) is bool or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = int(value)
+    return min(max(value, INT32_MIN), INT32_MAX)
