@@ -247,3 +247,13 @@ async def test_revocation_reaches_another_process_within_the_cache_ttl(api, make
                 assert time.monotonic() - started < 10, "revoked key still accepted after 10 s"
                 await asyncio.sleep(0.2)
             assert (await client.post("/api/v1/logs", json=LOG, headers=H(key))).status_code == 401
+
+
+async def test_bad_idempotency_key_header_is_refused_even_beside_a_null_field(api, make_key):
+    key = await make_key("acme")
+    body = {**LOG, "idempotency_key": None}
+    r = await api.post("/api/v1/logs", json=body, headers={**H(key), "Idempotency-Key": "k" * 201})
+    assert r.status_code == 400 and r.json()["error"]["details"][0]["field"] == "Idempotency-Key"
+    r = await api.post("/api/v1/logs", json=body, headers={**H(key), "Idempotency-Key": "ok-1"})
+    again = await api.post("/api/v1/logs", json=body, headers={**H(key), "Idempotency-Key": "ok-1"})
+    assert again.json() == {"id": r.json()["id"], "duplicate": True}

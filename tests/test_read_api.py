@@ -180,3 +180,12 @@ async def test_odd_ids_and_nul_filters_are_client_errors(api, make_key):
     for name in ("category", "ticket_id"):
         r = await api.get("/api/v1/logs", params={name: "a\x00b"}, headers=H(key))
         assert r.status_code == 400 and r.json()["error"]["details"][0]["field"] == name
+
+
+async def test_unknown_query_parameters_are_named_not_ignored(api, make_key):
+    key = await make_key("acme")
+    r = await api.get("/api/v1/logs", params={"stauts": "ERROR"}, headers=H(key))
+    assert r.status_code == 400 and r.json()["error"]["details"][0]["field"] == "stauts"
+    r = await api.post("/api/v1/logs?debug=1", json={"ticket_id": "T", "status": "SUCCESS"}, headers=H(key))
+    assert r.status_code == 400 and r.json()["error"]["details"][0]["field"] == "debug"
+    assert (await api.get("/api/v1/logs", params={"status": "ERROR", "limit": 5}, headers=H(key))).status_code == 200

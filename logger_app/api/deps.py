@@ -23,6 +23,26 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def _query_names(dependant) -> set[str]:
+    names, stack = set(), [dependant]
+    while stack:
+        current = stack.pop()
+        names.update(p.alias for p in current.query_params)
+        stack.extend(current.dependencies)
+    return names
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """A misspelt filter (`?stauts=ERROR`) must not silently return everything: name it, 400."""
+    if not request.url.query:
+        return
+    route = request.scope.get("route")
+    allowed = _query_names(route.dependant) if route is not None and hasattr(route, "dependant") else set()
+    unknown = sorted({name for name in request.query_params.keys() if name not in allowed})
+    if unknown:
+        raise ValidationFailed("unknown query parameter", [FieldProblem(name or "(empty name)", "unknown query parameter") for name in unknown])
+
+
 def presented_key(request: Request) -> str | None:
     key = request.headers.get("x-api-key")
     if key:

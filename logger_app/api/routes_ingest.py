@@ -9,8 +9,8 @@ from ..services.errors import ServiceError
 from ..services.principal import Principal
 from ..services.runtime import Runtime
 from .body import read_json
-from .deps import get_principal
-from .schemas import BatchResult, IngestResult, LogIn, errors
+from .deps import get_principal, reject_unknown_query
+from .schemas import BatchResult, IngestResult, errors
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 ERRORS = errors(400, 401, 403, 408, 413, 415, 429, 500, 503)
@@ -39,6 +39,7 @@ async def ingest_log(request: Request) -> JSONResponse:
     # errors, no parameters either way in the OpenAPI document, and no dependency solving per request.
     runtime: Runtime = request.app.state.runtime
     caller = await get_principal(request, runtime)
+    await reject_unknown_query(request)
     body = await _body(request, runtime, caller)
     stored = await runtime.ingestor.ingest_one(caller, body, request.headers.get("idempotency-key"))
     return JSONResponse({"id": stored.id, "duplicate": stored.duplicate})
@@ -54,6 +55,7 @@ async def ingest_log(request: Request) -> JSONResponse:
 async def ingest_batch(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     caller = await get_principal(request, runtime)
+    await reject_unknown_query(request)
     body = await _body(request, runtime, caller)
     results, all_ok = await runtime.ingestor.ingest_batch(caller, body)
     return JSONResponse({"results": results}, status_code=200 if all_ok else 207)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from ..services import metrics, queries, retention
 from ..services.ingest_stats import ingest_report
-from .deps import CallerDep, FiltersDep, RuntimeDep, timestamp_param
+from .deps import CallerDep, FiltersDep, RuntimeDep, reject_unknown_query, timestamp_param
 from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, errors
 
-router = APIRouter(prefix="/api/v1", tags=["read"])
+router = APIRouter(prefix="/api/v1", tags=["read"], dependencies=[Depends(reject_unknown_query)])
 ERRORS = errors(400, 401, 403, 429, 500, 503)
 # Ids are 64-bit; a larger number is a client error, not an overflow inside the driver.
 LogId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -237,8 +237,13 @@ def normalise_log(obj: Any, client_id: str, received_at: datetime, idempotency_k
     if body_client is not None and body_client != client_id:
         raise Forbidden("client_id does not match the API key's client", [FieldProblem(name("client_id"), "does not match the API key")])
 
-    idem = obj.get("idempotency_key", idempotency_key)
-    if idem is not None and (not isinstance(idem, str) or not idem or len(idem) > 200):
+    if idempotency_key is not None and (not idempotency_key or len(idempotency_key) > 200):
+        # Checked even when the body also names a key: a bad header is a client bug worth hearing about.
+        raise _fail("Idempotency-Key", "must be a non-empty string of at most 200 characters")
+    idem = obj.get("idempotency_key")
+    if idem is None:
+        idem = idempotency_key
+    elif not isinstance(idem, str) or not idem or len(idem) > 200:
         raise _fail(name("idempotency_key"), "must be a non-empty string of at most 200 characters")
 
     extra = {k: v for k, v in obj.items() if k not in KNOWN}
