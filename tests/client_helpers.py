@@ -52,10 +52,6 @@ class RealServer:
                 self.proc.wait(5)
 
 
-def server_available() -> bool:
-    return (REPO / "main.py").exists() and (REPO / "logger_app" / "cli.py").exists()
-
-
 def start_real_server(tmpdir: Path, *, startup_timeout: float = 60.0) -> RealServer:
     port = free_port()
     env = {

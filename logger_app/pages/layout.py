@@ -97,3 +97,10 @@ def storage_banner() -> None:
     with ui.row().classes("w-full bg-red-700 text-white p-3 rounded items-center gap-2").mark("storage-banner"):
         ui.icon("cloud_off")
         ui.label("Storage unavailable — retrying")
+
+
+def storage_banner_in(container: ui.element) -> None:
+    """Replace whatever the page's banner slot shows with the storage banner (pages that refresh)."""
+    container.clear()
+    with container:
+        storage_banner()

@@ -111,9 +111,7 @@ class LogsView:
         except Exception as exc:
             if not faults.is_storage_error(exc):
                 raise
-            self.banner.clear()
-            with self.banner:
-                layout.storage_banner()
+            layout.storage_banner_in(self.banner)
             return None
 
     async def load(self) -> None:

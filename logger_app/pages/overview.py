@@ -177,9 +177,7 @@ class OverviewView:
         except Exception as exc:
             if not faults.is_storage_error(exc):
                 raise
-            self.banner.clear()
-            with self.banner:
-                layout.storage_banner()
+            layout.storage_banner_in(self.banner)
             return
         self.banner.clear()
         self.show(data)

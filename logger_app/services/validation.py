@@ -103,42 +103,31 @@ def _tree_ok(value: Any) -> bool:
                         return False
                     if len(_GOOD_KEYS) < 10_000:  # random key names must not grow memory unbounded
                         _GOOD_KEYS.add(key)
-            for child in node.values():
-                ct = type(child)
-                if ct is str:
-                    if "\x00" in child or (not child.isascii() and text_problem(child)):
-                        return False
-                elif ct is dict or ct is list:
-                    push((child, depth + 1))
-                elif ct is float:
-                    if not math.isfinite(child):
-                        return False
-                elif ct is not int and ct is not bool and child is not None:
-                    return False
+            children = node.values()
         elif t is list:
             if node and depth >= MAX_DEPTH:
                 return False
-            for child in node:
-                ct = type(child)
-                if ct is str:
-                    if "\x00" in child or (not child.isascii() and text_problem(child)):
-                        return False
-                elif ct is dict or ct is list:
-                    push((child, depth + 1))
-                elif ct is float:
-                    if not math.isfinite(child):
-                        return False
-                elif ct is not int and ct is not bool and child is not None:
+            children = node
+        else:  # a scalar at the root; nested scalars are checked in the loop below without a push
+            return _scalar_ok(node, t)
+        for child in children:
+            ct = type(child)
+            if ct is dict or ct is list:
+                push((child, depth + 1))
+            elif ct is str:
+                if "\x00" in child or (not child.isascii() and text_problem(child)):
                     return False
-        elif t is str:
-            if "\x00" in node or text_problem(node):
+            elif not _scalar_ok(child, ct):
                 return False
-        elif t is float:
-            if not math.isfinite(node):
-                return False
-        elif t is not int and t is not bool and node is not None:
-            return False
     return True
+
+
+def _scalar_ok(node: Any, t: type) -> bool:
+    if t is str:
+        return "\x00" not in node and not text_problem(node)
+    if t is float:
+        return math.isfinite(node)
+    return t is int or t is bool or node is None
 
 
 def check_tree(value: Any, root: str) -> None:
