@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from .config import get_settings
 from .db.engine import Database, create_database
 from .db.migrate import upgrade
-from .services import clients, keys, users
+from .services import accounts, clients, keys, users
 from .services.errors import ServiceError
 
 
@@ -30,8 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     cc.add_argument("id")
     cc.add_argument("--name")
     client.add_parser("list")
-    cd = client.add_parser("disable")
+    cd = client.add_parser("disable", help="refuse its keys and end its users' sessions")
     cd.add_argument("id")
+    ce = client.add_parser("enable")
+    ce.add_argument("id")
 
     key = sub.add_parser("key", help="manage API keys").add_subparsers(dest="action", required=True)
     kc = key.add_parser("create")
@@ -50,8 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     uc.add_argument("--client")
     uc.add_argument("--password-stdin", action="store_true")
     user.add_parser("list")
-    ud = user.add_parser("disable")
+    ud = user.add_parser("disable", help="refuse sign-in and end the user's sessions")
     ud.add_argument("name")
+    ue = user.add_parser("enable")
+    ue.add_argument("name")
     up = user.add_parser("set-password")
     up.add_argument("name")
     up.add_argument("--password-stdin", action="store_true")
@@ -86,9 +90,9 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
     elif cmd == "client" and action == "list":
         for c in await clients.list_clients(db):
             print(f"{c.id}\t{c.name}\t{'disabled' if c.disabled else 'active'}\t{_fmt(c.created_at)}")
-    elif cmd == "client" and action == "disable":
-        await clients.set_client_disabled(db, args.id)
-        print(f"disabled client {args.id}")
+    elif cmd == "client" and action in ("disable", "enable"):
+        await accounts.set_client_disabled(db, args.id, action == "disable")
+        print(f"{action}d client {args.id}")
     elif cmd == "key" and action == "create":
         if args.admin == bool(args.client_id):
             raise ServiceError("give either CLIENT_ID or --admin")
@@ -111,11 +115,11 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
     elif cmd == "user" and action == "list":
         for u in await users.list_users(db):
             print(f"{u.username}\t{u.role}\t{u.client_id or '-'}\t{'disabled' if u.disabled else 'active'}")
-    elif cmd == "user" and action == "disable":
-        await users.set_user_disabled(db, args.name)
-        print(f"disabled user {args.name}")
+    elif cmd == "user" and action in ("disable", "enable"):
+        await accounts.set_user_disabled(db, args.name, action == "disable")
+        print(f"{action}d user {args.name}")
     elif cmd == "user" and action == "set-password":
-        await users.set_password(db, args.name, _read_password(args.password_stdin))
+        await accounts.reset_password(db, args.name, _read_password(args.password_stdin))
         print(f"password changed for {args.name}")
     elif cmd == "prune":
         from .services.retention import prune

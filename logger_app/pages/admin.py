@@ -12,9 +12,9 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 
+from ..services import accounts
 from ..services import clients as client_svc
 from ..services import keys as key_svc
-from ..services import sessions
 from ..services import users as user_svc
 from ..services.errors import ServiceError
 from ..services.faults import is_storage_error
@@ -110,7 +110,7 @@ def register(runtime) -> None:
                         ui.label(f"created {_when(c.created_at)}").classes("text-sm opacity-70")
                         ui.space()
                         toggle = (lambda cid=c.id, off=not c.disabled:
-                                  client_svc.set_client_disabled(db, cid, off))
+                                  accounts.set_client_disabled(db, cid, off))
                         ui.button("Enable" if c.disabled else "Disable",
                                   on_click=_admin_action(runtime, u, toggle, listing.refresh)) \
                             .props("flat").mark(f"toggle-client-{c.id}")
@@ -163,8 +163,7 @@ def register(runtime) -> None:
                 pw = ui.input("New password", password=True).mark("reset-password")
 
                 async def save() -> None:
-                    await user_svc.set_password(db, username, pw.value or "", offload=run.io_bound)
-                    await sessions.end_user_sessions(db, user_id)  # old sessions must not outlive the old password
+                    await accounts.reset_password(db, username, pw.value or "", offload=run.io_bound)
                     ui.notify(f"Password changed for {username}", type="positive")
                     dialog.close()
 
@@ -192,9 +191,7 @@ def register(runtime) -> None:
                         continue  # disabling yourself would lock the last admin out
 
                     async def toggle(a=acct) -> None:
-                        await user_svc.set_user_disabled(db, a.username, not a.disabled)
-                        if not a.disabled:
-                            await sessions.end_user_sessions(db, a.id)
+                        await accounts.set_user_disabled(db, a.username, not a.disabled)
 
                     ui.button("Enable" if acct.disabled else "Disable",
                               on_click=_admin_action(runtime, u, toggle, listing.refresh)) \
