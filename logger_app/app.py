@@ -13,6 +13,8 @@ from . import __version__
 from .api import routes_health, routes_ingest, routes_read
 from .api.errors import envelope, install_error_handlers
 from .config import Settings, get_settings
+from .edge.middleware import EdgeMiddleware, PageMiddleware
+from .edge.proxies import TrustedProxies
 from .services.runtime import Runtime
 
 API_DESCRIPTION = """Central Logger stores one JSON log per AI-agent ticket run and serves it back,
@@ -36,6 +38,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Central Logger", version=__version__, description=API_DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(EdgeMiddleware, proxies=TrustedProxies(settings.trusted_proxies))
     app.include_router(routes_ingest.router)
     app.include_router(routes_read.router)
     app.include_router(routes_health.router)
@@ -89,6 +92,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     api = create_api(settings)
     runtime: Runtime = api.state.runtime
     register_pages(runtime)
+    ui_app.add_middleware(PageMiddleware, secure_cookie=runtime.settings.cookie_secure)
     ui_app.on_startup(runtime.start)
     ui_app.on_shutdown(runtime.stop)
     ui.run_with(api, title="Central Logger", favicon="📒", dark=None, show_welcome_message=False)

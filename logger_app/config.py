@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .services.redaction import DEFAULT_REDACT_KEYS
@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # A request body must arrive within this, so a client trickling bytes cannot hold a slot forever.
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     cookie_secure: bool = False
+    # Comma-separated IPs/CIDR networks of reverse proxies whose X-Forwarded-* headers are believed
+    # (client IP for the login throttle, scheme, prefix). Empty: no one's.
+    trusted_proxies: str = ""
     # Requests per second per API key, per process (0 = off); over it: 429 with Retry-After.
     rate_limit_per_key: float = Field(default=0, ge=0)
     # Revocation must reach every process within 10 s, so the in-process key cache lives shorter.
@@ -36,6 +39,14 @@ class Settings(BaseSettings):
     redact_patterns: bool = False
     # 0 keeps logs forever; otherwise the server prunes older logs daily (and `logger-app prune`).
     retention_days: int = Field(default=0, ge=0)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        from .edge.proxies import parse_networks
+
+        parse_networks(value)  # a typo here would silently trust no one (or the wrong one)
+        return value
 
     def redactor(self):
         from .services.redaction import Redactor

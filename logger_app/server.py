@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .config import Settings
+from .edge.logfilter import uvicorn_log_config
 
 # uvicorn has no limit on the size of a request head and no deadline for receiving it (its
 # keep-alive timer only runs between requests), so one client could buffer a 64 MiB header or hold
@@ -78,5 +79,10 @@ def serve(app: FastAPI, settings: Settings, host: str | None = None, port: int |
         # counters already record; errors are still logged.
         access_log=False,
         log_level="info",
+        # Scrubbed log lines (edge/logfilter.py): no socket ids, SQL or tracebacks.
+        log_config=uvicorn_log_config(),
+        # The edge middleware decides whom to believe (LOGGER_TRUSTED_PROXIES); uvicorn's own
+        # default believes X-Forwarded-For from any local peer.
+        proxy_headers=False,
         timeout_graceful_shutdown=5,
     )

@@ -36,6 +36,8 @@ async def user(app_env, caplog: pytest.LogCaptureFixture, request: pytest.Fixtur
     ours: dict = {}
     try:
         async with user_simulation(main_file=get_path_to_main_file(request)) as u:
+            # What a browser sends on navigations within the dashboard (/auth/complete needs it).
+            u.http_client.headers["Sec-Fetch-Site"] = "same-origin"
             await _started()
             yield u
             ours = {k: v for k, v in sys.modules.items() if k == "logger_app" or k.startswith("logger_app.")}
@@ -93,4 +95,11 @@ def session_cookie(user: User) -> str | None:
     return user.http_client.cookies.get("cl_session")
 
 
-__all__ = ["user", "db", "sign_in", "wait_for_navigation", "session_cookie", "ADMIN_PASSWORD", "ui"]
+async def browser_cookie(user: User) -> str:
+    """This simulated browser's binding cookie (set by the first page it opens)."""
+    if not user.http_client.cookies.get("cl_browser"):
+        await user.http_client.get("/login")
+    return user.http_client.cookies["cl_browser"]
+
+
+__all__ = ["user", "db", "sign_in", "wait_for_navigation", "session_cookie", "browser_cookie", "ADMIN_PASSWORD", "ui"]

@@ -10,7 +10,8 @@ from logger_app.db.models import User, UserSession
 from logger_app.db.types import utcnow
 from logger_app.services import sessions
 from tests.pages_fixtures import *  # noqa: F401,F403
-from tests.pages_fixtures import session_cookie, sign_in, wait_for_navigation
+from tests.pages_fixtures import browser_cookie, session_cookie, sign_in, wait_for_navigation
+from logger_app.pages.guard import logout_token
 
 
 async def _login_error(user) -> str:
@@ -34,7 +35,7 @@ async def test_protected_page_sends_to_login_and_back_after_signing_in(user):
 
 
 async def test_session_cookie_is_httponly_lax_and_site_wide(user, db):
-    ticket = await sessions.create_ticket(db, 1)
+    ticket = await sessions.create_ticket(db, 1, await browser_cookie(user))
     response = await user.http_client.get(f"/auth/complete?ticket={ticket}&next=/admin/users")
     assert response.status_code == 303 and response.headers["location"] == "/admin/users"
     cookie = response.headers["set-cookie"].lower()
@@ -43,23 +44,41 @@ async def test_session_cookie_is_httponly_lax_and_site_wide(user, db):
 
 
 async def test_tickets_work_once_and_next_never_leaves_the_site(user, db):
-    ticket = await sessions.create_ticket(db, 1)
+    browser = await browser_cookie(user)
+    ticket = await sessions.create_ticket(db, 1, browser)
     first = await user.http_client.get(f"/auth/complete?ticket={ticket}&next=//evil.example/x")
     assert first.headers["location"] == "/"
     again = await user.http_client.get(f"/auth/complete?ticket={ticket}&next=/admin/users")
     assert again.headers["location"] == "/login"
     for target in ("https://evil.example", "/\\evil.example", "javascript:alert(1)"):
-        t = await sessions.create_ticket(db, 1)
+        t = await sessions.create_ticket(db, 1, browser)
         r = await user.http_client.get("/auth/complete", params={"ticket": t, "next": target})
         assert r.headers["location"] == "/", target
     bogus = await user.http_client.get("/auth/complete?ticket=not-a-ticket")
     assert bogus.headers["location"] == "/login"
 
 
-async def test_cross_site_ticket_exchange_is_refused(user, db):
-    ticket = await sessions.create_ticket(db, 1)
-    r = await user.http_client.get(f"/auth/complete?ticket={ticket}", headers={"Sec-Fetch-Site": "cross-site"})
-    assert r.headers["location"] == "/login" and "set-cookie" not in r.headers
+async def test_ticket_exchange_only_from_our_own_pages(user, db):
+    browser = await browser_cookie(user)
+    for site in ("cross-site", "same-site", "none", None):
+        ticket = await sessions.create_ticket(db, 1, browser)
+        headers = {"Sec-Fetch-Site": site} if site else {}
+        if site is None:
+            user.http_client.headers.pop("Sec-Fetch-Site")
+        try:
+            r = await user.http_client.get(f"/auth/complete?ticket={ticket}", headers=headers)
+        finally:
+            user.http_client.headers["Sec-Fetch-Site"] = "same-origin"
+        assert r.headers["location"] == "/login" and "cl_session" not in r.headers.get("set-cookie", ""), site
+
+
+async def test_a_ticket_works_only_in_the_browser_it_was_made_for(user, db):
+    """A ticket read from a URL or a log, replayed from another browser, opens nothing."""
+    await browser_cookie(user)
+    for other in ("", "x" * 43):
+        ticket = await sessions.create_ticket(db, 1, other)
+        r = await user.http_client.get(f"/auth/complete?ticket={ticket}")
+        assert r.headers["location"] == "/login" and "cl_session" not in r.headers.get("set-cookie", "")
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_message(user):
@@ -87,8 +106,8 @@ async def test_logout_ends_the_session_on_the_server(user, db):
     await user.should_see(marker="user-admin")
     old_cookie = session_cookie(user)
 
-    await user.open("/logout")
-    await user.should_see(marker="login")
+    r = await user.http_client.post("/logout", data={"token": logout_token(old_cookie)})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
     assert session_cookie(user) is None
     async with db.read_sessions()() as s:
         ended = await s.scalar(select(UserSession.ended_at).where(UserSession.ended_at < utcnow(),
@@ -100,10 +119,14 @@ async def test_logout_ends_the_session_on_the_server(user, db):
     assert replay.status_code == 303 and replay.headers["location"].startswith("/login")
 
 
-async def test_cross_site_logout_link_does_not_log_out(user, db):
+async def test_logout_needs_a_post_with_the_sessions_form_token(user, db):
     token = await sessions.create_session(db, 1)
-    r = await user.http_client.get("/logout", headers={"Sec-Fetch-Site": "cross-site", "Cookie": f"cl_session={token}"})
-    assert r.headers["location"] == "/"
+    user.http_client.cookies.set("cl_session", token)
+    link = await user.http_client.get("/logout", headers={"Sec-Fetch-Site": "cross-site"})
+    assert link.status_code == 405
+    for form in ({}, {"token": "0" * 64}, {"token": logout_token("another-session")}):
+        r = await user.http_client.post("/logout", data=form)
+        assert r.headers["location"] == "/"
     assert await sessions.resolve(db, token) is not None
 
 

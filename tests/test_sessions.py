@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from logger_app.db.models import LoginAttempt, UserSession
 from logger_app.db.types import utcnow
-from logger_app.services import clients, sessions, users
+from logger_app.services import accounts, clients, sessions, users
 
 PW = "correct-horse-battery"
 
@@ -123,10 +123,11 @@ async def test_logout_and_disabling_end_access(runtime):
     assert await sessions.resolve(db, token) is None
 
     token = await _sign_in(db)
-    await users.set_user_disabled(db, "carol")
+    await accounts.set_user_disabled(db, "carol")
     assert await sessions.resolve(db, token) is None
-    await users.set_user_disabled(db, "carol", False)
-    assert await sessions.resolve(db, token) is not None
+    await accounts.set_user_disabled(db, "carol", False)
+    assert await sessions.resolve(db, token) is None  # enabling again never revives old sessions
+    token = await _sign_in(db)
     await sessions.end_user_sessions(db, (await sessions.resolve(db, token)).user_id)
     assert await sessions.resolve(db, token) is None
 
@@ -159,7 +160,8 @@ async def test_users_of_a_disabled_client_are_signed_out(runtime):
     await _make_client_user(runtime.db)
     token = await _sign_in(runtime.db)
     assert await sessions.resolve(runtime.db, token) is not None
-    await clients.set_client_disabled(runtime.db, "acme")
+    await accounts.set_client_disabled(runtime.db, "acme")
     assert await sessions.resolve(runtime.db, token) is None
-    await clients.set_client_disabled(runtime.db, "acme", False)
-    assert await sessions.resolve(runtime.db, token) is not None
+    await accounts.set_client_disabled(runtime.db, "acme", False)
+    assert await sessions.resolve(runtime.db, token) is None  # enabling again never revives old sessions
+    assert await sessions.resolve(runtime.db, await _sign_in(runtime.db)) is not None

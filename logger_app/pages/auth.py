@@ -2,10 +2,13 @@
 
 The login form submits over the websocket, where no cookie can be set; the handler mints a 60 s
 single-use ticket and sends the browser to /auth/complete, a plain HTTP route that swaps it for
-a fresh session cookie. A new token per login means a planted cookie never becomes privileged."""
+a fresh session cookie. A new token per login means a planted cookie never becomes privileged.
+The ticket is bound to the browser's binding cookie (edge/middleware.py): a ticket read from a
+URL, a proxy log or a screen share is useless in any other browser."""
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import quote
 
 from fastapi import Request
@@ -13,20 +16,23 @@ from fastapi.responses import RedirectResponse
 from nicegui import app as ui_app
 from nicegui import run, ui
 
+from ..edge.middleware import BROWSER_COOKIE
 from ..services import sessions
 from ..services.faults import is_storage_error
-from .guard import COOKIE, page_user, safe_next
+from .guard import COOKIE, logout_token, page_user, safe_next
 from .layout import storage_banner
 
 
-def _cross_site(request: Request) -> bool:
-    # Browsers mark navigations started by other sites; refusing those stops another site from
-    # logging a visitor out or into an account of its choosing (login CSRF).
-    return request.headers.get("sec-fetch-site") == "cross-site"
+def _same_origin(request: Request) -> bool:
+    # Browsers mark every navigation with where it started. Only our own login page sends the
+    # browser to /auth/complete, so anything else (another site, a same-site sibling, a typed or
+    # pasted URL, a client that sends no such header) is refused (login CSRF, ticket replay).
+    return request.headers.get("sec-fetch-site") == "same-origin"
 
 
 def _client_ip(request: Request) -> str:
-    # uvicorn's proxy_headers (trusted proxies only) already rewrites this from X-Forwarded-For.
+    # The edge middleware has already replaced the peer with X-Forwarded-For's client when, and
+    # only when, the peer is one of LOGGER_TRUSTED_PROXIES.
     return request.client.host if request.client else "unknown"
 
 
@@ -44,6 +50,7 @@ def register(runtime) -> None:
                 raise
             storage_banner()
         ip = _client_ip(request)
+        browser = request.cookies.get(BROWSER_COOKIE) or ""
 
         with ui.card().classes("absolute-center w-80 gap-3"):
             ui.label("Central Logger").classes("text-xl font-bold")
@@ -55,17 +62,28 @@ def register(runtime) -> None:
             error.visible = False
             button = ui.button("Sign in").classes("w-full").mark("login")
 
+        in_flight = False
+
         async def submit() -> None:
+            # Enter and the button both call this; one attempt at a time per page.
+            nonlocal in_flight
+            if in_flight:
+                return
+            in_flight = True
             button.disable()
             try:
                 ticket = await sessions.login(runtime.db, username.value or "", password.value or "", ip,
-                                              offload=run.io_bound)
+                                              offload=run.io_bound, browser=browser)
+            except sessions.LoginBusy as exc:
+                error.text, error.visible = exc.message, True
+                return
             except Exception as exc:
                 if not is_storage_error(exc):
                     raise
                 error.text, error.visible = "Storage unavailable — please try again shortly.", True
                 return
             finally:
+                in_flight = False
                 button.enable()
             if ticket is None:
                 password.value = ""
@@ -78,9 +96,9 @@ def register(runtime) -> None:
 
     @ui_app.get("/auth/complete", include_in_schema=False)
     async def complete(request: Request, ticket: str = "", next: str = "/"):  # noqa: A002
-        if _cross_site(request):
+        if not _same_origin(request):
             return RedirectResponse("/login", status_code=303)
-        token = await sessions.redeem_ticket(runtime.db, ticket)
+        token = await sessions.redeem_ticket(runtime.db, ticket, request.cookies.get(BROWSER_COOKIE) or "")
         if token is None:
             return RedirectResponse("/login", status_code=303)
         # Whatever session this browser had before (maybe another account) ends with the switch.
@@ -91,11 +109,15 @@ def register(runtime) -> None:
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    @ui_app.get("/logout", include_in_schema=False)
+    @ui_app.post("/logout", include_in_schema=False)
     async def logout(request: Request):
-        if _cross_site(request):
+        # POST only (a link or an <img> elsewhere cannot log anyone out), with the form token of
+        # a page this session loaded; a wrong token changes nothing.
+        token = request.cookies.get(COOKIE) or ""
+        form = await request.form()
+        if not token or not hmac.compare_digest(str(form.get("token", "")), logout_token(token)):
             return RedirectResponse("/", status_code=303)
-        await sessions.end_session(runtime.db, request.cookies.get(COOKIE))
+        await sessions.end_session(runtime.db, token)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=settings.cookie_secure)
         return response

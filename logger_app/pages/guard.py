@@ -9,17 +9,21 @@ disabled meanwhile), so they call `still_valid` before acting."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import ui
+from nicegui import context, ui
 
 from ..services import sessions
 from ..services.principal import Principal
 
 COOKIE = "cl_session"
+# Set on the NiceGUI Client of a page built for a signed-in user: its sockets must prove that
+# user's live session (socket_guard.py).
+OWNER_ATTR = "_cl_owner_user_id"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,12 @@ async def page_user(request: Request, runtime) -> PageUser | None:
     return _from_session(found, token) if found and token else None
 
 
+def logout_token(session_token: str) -> str:
+    """The form token that proves a logout POST came from a page the session owner loaded
+    (derived from the 256-bit session token, so no other page or site can know it)."""
+    return hashlib.sha256(("logout:" + session_token).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def safe_next(target: str | None) -> str:
     """A local path to return to after login; anything else (other hosts, schemes) becomes '/'."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -68,7 +78,10 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 async def require_user(request: Request, runtime) -> PageUser | RedirectResponse:
     user = await page_user(request, runtime)
-    return user if user is not None else login_redirect(request)
+    if user is None:
+        return login_redirect(request)
+    setattr(context.client, OWNER_ATTR, user.user_id)
+    return user
 
 
 async def still_valid(runtime, user: PageUser) -> bool:

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from nicegui import ui
 
 from ..services import users
-from .guard import PageUser, still_valid
+from .guard import PageUser, logout_token, still_valid
 
 ALL_CLIENTS = ""
 
@@ -69,7 +69,10 @@ def _user_menu(user: PageUser) -> None:
                 ui.label("Administrator" if user.role == "admin" else f"Client user ({user.client_id})") \
                     .classes("text-sm opacity-70")
                 ui.separator()
-                ui.link("Logout", "/logout").mark("logout")
+                # A real form POST with the session's token (no GET logout: any link could fire it).
+                with ui.element("form").props('method=post action=/logout'):
+                    ui.element("input").props(f'type=hidden name=token value={logout_token(user.token)}')
+                    ui.button("Logout").props("type=submit flat dense no-caps").mark("logout")
 
 
 @contextmanager
@@ -104,3 +107,12 @@ def storage_banner_in(container: ui.element) -> None:
     container.clear()
     with container:
         storage_banner()
+
+
+def error_page() -> None:
+    """The 500 page: what happened in words a user can act on, never the exception's text."""
+    with ui.column().classes("w-full items-center mt-16 gap-4"):
+        ui.icon("error_outline", size="xl", color="negative")
+        ui.label("500 – something went wrong on the server").classes("text-2xl font-bold")
+        ui.label("The error was logged. Reload the page, or go back to the overview.")
+        ui.link("Back to the overview", "/")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from sqlalchemy import delete, func, or_, select, update
 from ..db.engine import Database
 from ..db.models import Client, LoginAttempt, User, UserSession
 from ..db.types import utcnow
+from .errors import ServiceError
 from .principal import Principal
 from .users import Offload, authenticate_user
 
@@ -41,8 +43,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _ticket_hash(ticket: str) -> str:
-    return _hash("ticket:" + ticket)
+def _ticket_hash(ticket: str, browser: str) -> str:
+    # The browser's binding cookie is part of the hash: the same ticket with another cookie (or
+    # none) matches no row.
+    return _hash("ticket:" + ticket + "\x00" + browser)
 
 
 @dataclass(frozen=True)
@@ -65,61 +69,114 @@ def _principal(user: User) -> Principal:
 
 # --- login ---------------------------------------------------------------------------------------
 
-async def is_throttled(db: Database, username: str, ip: str) -> bool:
+# Each argon2 verification holds 64 MiB for ~0.2 s; 60 concurrent logins took the process from
+# 352 to 735 MB RSS. Two at a time keep a 2-core machine busy; the excess is refused at once
+# (LoginBusy) instead of queueing memory. Per process: N processes cap at N times this.
+MAX_CONCURRENT_VERIFIES = 2
+_verifying = 0  # a plain counter, not an asyncio.Semaphore: refusing never waits, so no loop binding
+# Throttled attempts wait about as long as a real verification, so the answer time does not tell
+# an attacker that the lock is on (8 ms vs 200 ms before). Refreshed from real verifications.
+_typical_verify_seconds = 0.2
+
+
+class LoginBusy(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self) -> None:
+        super().__init__("too many sign-ins at once; try again in a moment")
+
+
+def _counted_failures(username: str, ip: str):
     since = utcnow() - FAILURE_WINDOW
     failures = (LoginAttempt.success.is_(False)) & (LoginAttempt.at >= since)
-    async with db.read_sessions()() as session:
-        by_user = await session.scalar(
-            select(func.count()).select_from(LoginAttempt).where(failures, LoginAttempt.username == username[:64]))
-        by_ip = await session.scalar(
-            select(func.count()).select_from(LoginAttempt).where(failures, LoginAttempt.ip == ip[:64]))
-    return (by_user or 0) >= MAX_FAILURES or (by_ip or 0) >= MAX_FAILURES
+    by_user = select(func.count()).select_from(LoginAttempt).where(failures, LoginAttempt.username == username[:64])
+    by_ip = select(func.count()).select_from(LoginAttempt).where(failures, LoginAttempt.ip == ip[:64])
+    return by_user.scalar_subquery(), by_ip.scalar_subquery()
 
 
-async def _record_attempt(db: Database, username: str, ip: str, success: bool) -> None:
+async def _claim_attempt(db: Database, username: str, ip: str) -> int | None:
+    """Record the attempt as a failure *before* the password is checked; its id, or None if throttled.
+
+    The row is committed first and the failures are counted after, so of any number of concurrent
+    attempts (in any number of processes) the k-th to commit sees at least k rows: at most
+    MAX_FAILURES of them are evaluated. A refused attempt deletes its row again, so a lock lifts
+    once the evaluated failures age out of the window."""
+    now = utcnow()
     async with db.write_sessions()() as session:
-        session.add(LoginAttempt(username=username[:64], ip=ip[:64], success=success, at=utcnow()))
+        attempt = LoginAttempt(username=username[:64], ip=ip[:64], success=False, at=now)
+        session.add(attempt)
         # Old attempts only matter inside the window; prune so the table stays small.
-        await session.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - 4 * FAILURE_WINDOW))
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * FAILURE_WINDOW))
+        await session.commit()
+        attempt_id = attempt.id
+    by_user, by_ip = _counted_failures(username, ip)
+    async with db.read_sessions()() as session:
+        counts = (await session.execute(select(by_user, by_ip))).one()
+    if max(counts) <= MAX_FAILURES:
+        return attempt_id
+    async with db.write_sessions()() as session:
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+        await session.commit()
+    return None
+
+
+async def _mark_success(db: Database, attempt_id: int) -> None:
+    async with db.write_sessions()() as session:
+        await session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(success=True))
         await session.commit()
 
 
 async def login(db: Database, username: str, password: str, ip: str,
-                offload: Offload = asyncio.to_thread) -> str | None:
+                offload: Offload = asyncio.to_thread, browser: str = "") -> str | None:
     """A login ticket for valid credentials, else None (show LOGIN_FAILED).
 
-    Throttled attempts are refused before the password is checked and are not recorded, so a
-    locked-out account unlocks when its failures age out of the window."""
+    `browser` is the caller's browser-binding cookie: only a request carrying the same cookie can
+    redeem the ticket (a ticket read from a log or a URL is useless elsewhere).
+    Raises LoginBusy when MAX_CONCURRENT_VERIFIES verifications are already running here."""
+    global _verifying, _typical_verify_seconds
     username = username or ""
-    if await is_throttled(db, username, ip):
-        return None
-    user = await authenticate_user(db, username, password or "", offload=offload)
-    await _record_attempt(db, username, ip, user is not None)
+    if _verifying >= MAX_CONCURRENT_VERIFIES:
+        raise LoginBusy()
+    _verifying += 1
+    try:
+        attempt_id = await _claim_attempt(db, username, ip)
+        if attempt_id is None:
+            await asyncio.sleep(_typical_verify_seconds)
+            return None
+        started = time.monotonic()
+        user = await authenticate_user(db, username, password or "", offload=offload)
+        _typical_verify_seconds = 0.8 * _typical_verify_seconds + 0.2 * min(time.monotonic() - started, 2.0)
+    finally:
+        _verifying -= 1
     if user is None:
         return None
-    return await create_ticket(db, user.id)
+    await _mark_success(db, attempt_id)
+    return await create_ticket(db, user.id, browser)
 
 
-async def create_ticket(db: Database, user_id: int) -> str:
+async def create_ticket(db: Database, user_id: int, browser: str = "") -> str:
     ticket = secrets.token_urlsafe(32)
     now = utcnow()
     async with db.write_sessions()() as session:
-        session.add(UserSession(token_hash=_ticket_hash(ticket), user_id=user_id, created_at=now,
+        session.add(UserSession(token_hash=_ticket_hash(ticket, browser), user_id=user_id, created_at=now,
                                 last_seen_at=now, ended_at=now + TICKET_LIFETIME))
         await session.commit()
     return ticket
 
 
-async def redeem_ticket(db: Database, ticket: str) -> str | None:
-    """Exchange a ticket for a brand-new session token (single use), or None."""
-    if not ticket or len(ticket) > 100:
+async def redeem_ticket(db: Database, ticket: str, browser: str = "") -> str | None:
+    """Exchange a ticket for a brand-new session token (single use), or None.
+
+    `browser` must be the binding cookie the ticket was minted for (see login)."""
+    if not ticket or len(ticket) > 100 or len(browser) > 100:
         return None
     now = utcnow()
     async with db.write_sessions()() as session:
         # The conditional UPDATE is the single-use guarantee: of two concurrent redeems, one wins.
         row = (await session.execute(
             update(UserSession)
-            .where(UserSession.token_hash == _ticket_hash(ticket), UserSession.ended_at > now,
+            .where(UserSession.token_hash == _ticket_hash(ticket, browser), UserSession.ended_at > now,
                    UserSession.last_seen_at == UserSession.created_at)
             .values(ended_at=now, last_seen_at=now)
             .returning(UserSession.user_id)
