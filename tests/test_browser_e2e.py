@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,8 +89,11 @@ def page(browser, site):
     page = context.new_page()
     page.dialogs = []  # type: ignore[attr-defined]
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     yield page
     context.close()
+    assert blocked == [], "the CSP blocked part of a page"
 
 
 def login(page, base: str, username: str, password: str) -> None:
@@ -174,3 +178,22 @@ def test_login_page_screenshot_and_wrong_password(page, site):
     page.wait_for_selector("text=Invalid", timeout=15000)
     assert "/login" in page.url
     page.screenshot(path=str(SHOTS / "login.png"))
+
+
+def test_logout_from_the_menu_ends_the_session(page, site):
+    base = site["server"].url
+    login(page, base, "admin", "admin-password-for-tests")
+    page.wait_for_selector("text=Success rate", timeout=15000)
+    page.get_by_role("button", name="admin").click()
+    page.get_by_role("button", name="Logout").click()
+    page.wait_for_url("**/login", timeout=15000)
+    page.goto(f"{base}/admin/clients")
+    page.wait_for_url("**/login?next=*", timeout=15000)
+
+
+def test_the_console_after_browser_sessions_shows_no_socket_ids(site):
+    """Runs last: every page above opened a socket; none of their ids reached the server output."""
+    console = site["server"].log_path.read_text(errors="replace")
+    assert "client_id=" not in console and "tab_id=" not in console
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", console)
+    assert "Traceback" not in console
