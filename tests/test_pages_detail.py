@@ -155,3 +155,27 @@ async def test_storage_outage_shows_banner(user, db, monkeypatch):
     await user.should_see(marker="storage-banner")
     await user.should_not_see("Log not found")
     assert (await user.http_client.get(f"/export/log/{log_id}.json")).status_code == 503
+
+
+async def test_detail_handlers_do_nothing_once_the_session_has_ended(user, db):
+    """A detail page left open after logout: show more, copy and raw JSON reveal nothing more."""
+    from sqlalchemy import update
+
+    from logger_app.db.models import UserSession
+    from logger_app.db.types import utcnow
+
+    huge = "z" * 300_000
+    [log_id] = await add_logs(db, "acme", [make_log("ENDED", payload={"final_answer": huge})])
+    await login(user)
+    await user.open(f"/logs/{log_id}")
+    async with db.write_sessions()() as s:
+        await s.execute(update(UserSession).values(ended_at=utcnow()))
+        await s.commit()
+    user.find("show more (300,000 characters)").click()
+    user.find("Copy raw log").click()
+    with user:
+        user.find(kind=ui.expansion, content="Raw JSON").elements.pop().value = True
+    await eventually(lambda: user.back_history[-1].startswith("/login"))
+    assert max(len(t) for t in labels(user)) <= PREVIEW_CHARS
+    await user.should_not_see("Raw log copied")
+    await user.should_not_see(kind=ui.json_editor)

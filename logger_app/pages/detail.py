@@ -62,7 +62,7 @@ def raw_json(log: dict) -> None:
                 ui.json_editor({"content": {"json": trace_view.capped(log)}, "readOnly": True,
                                 "mainMenuBar": False, "navigationBar": False}).classes("w-full")
 
-    expansion.on_value_change(build)
+    expansion.on_value_change(guard.rechecked(build))
 
 
 def actions(log: dict) -> None:
@@ -75,9 +75,9 @@ def actions(log: dict) -> None:
         ui.notify("Raw log copied")
 
     with ui.row().classes("gap-2"):
-        ui.button("Copy raw log", icon="content_copy", on_click=copy).props("flat dense")
+        ui.button("Copy raw log", icon="content_copy", on_click=guard.rechecked(copy)).props("flat dense")
         ui.button("Download raw log", icon="download",
-                  on_click=lambda: ui.download.from_url(f"/export/log/{int(log['id'])}.json")).props("flat dense")
+                  on_click=guard.rechecked(lambda: ui.download.from_url(f"/export/log/{int(log['id'])}.json"))).props("flat dense")
 
 
 def other_runs(log: dict, runs: list[dict]) -> None:

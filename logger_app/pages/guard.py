@@ -9,7 +9,11 @@ disabled meanwhile), so they call `still_valid` before acting."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -81,6 +85,7 @@ async def require_user(request: Request, runtime) -> PageUser | RedirectResponse
     if user is None:
         return login_redirect(request)
     setattr(context.client, OWNER_ATTR, user.user_id)
+    context.client._cl_page_user = (runtime, user)  # type: ignore[attr-defined] # for rechecked()
     return user
 
 
@@ -92,6 +97,25 @@ async def still_valid(runtime, user: PageUser) -> bool:
         return False
     return (found is not None and found.user_id == user.user_id and found.role == user.role
             and found.client_id == user.client_id)
+
+
+def rechecked(handler: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
+    """Wrap an event handler of a signed-in page: it runs only while the page's session is live.
+
+    For small view helpers that have no runtime or user at hand (show more, copy, raw JSON): the
+    page's client remembers both from require_user. A page without them refuses (fails closed)."""
+
+    @functools.wraps(handler)  # NiceGUI passes the event argument only if the signature asks for it
+    async def wrapper(*args: Any) -> None:
+        found = getattr(context.client, "_cl_page_user", None)
+        if found is None or not await still_valid(*found):
+            ui.navigate.to("/login")
+            return
+        result = handler(*args)
+        if inspect.isawaitable(result):
+            await result
+
+    return wrapper
 
 
 def forbidden_page() -> None:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
+from .guard import rechecked
 from ..services.principal import Principal
 from ..services.scope import LogFilters
 
@@ -48,7 +49,7 @@ def long_text(value: Any, *, code: bool = False, limit: int = PREVIEW_CHARS, cla
         label.text = rest
         button.delete()
 
-    button = ui.button(f"show more ({len(text):,} characters)", on_click=more).props("flat dense size=sm")
+    button = ui.button(f"show more ({len(text):,} characters)", on_click=rechecked(more)).props("flat dense size=sm")
 
 
 def fmt_seconds(value: Any) -> str:
