@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .services.redaction import DEFAULT_REDACT_KEYS
+from .services.redaction import DEFAULT_REDACT_KEY_PARTS, DEFAULT_REDACT_KEYS
 
 
 class Settings(BaseSettings):
@@ -30,8 +30,10 @@ class Settings(BaseSettings):
     # Revocation must reach every process within 10 s, so the in-process key cache lives shorter.
     key_cache_seconds: float = Field(default=5.0, ge=0, le=9)
     data_dir: str = "./data"
-    # Privacy (see PRIVACY.md): comma-separated key names, matched at any depth of payload/metrics.
+    # Privacy (see PRIVACY.md): comma-separated key names, matched at any depth of payload/metrics/extra:
+    # redact_keys when a name equals or ends with one, redact_key_parts when it contains one.
     redact_keys: str = ",".join(DEFAULT_REDACT_KEYS)
+    redact_key_parts: str = ",".join(DEFAULT_REDACT_KEY_PARTS)
     hash_keys: str = ""
     redact_patterns: bool = False
     # 0 keeps logs forever; otherwise the server prunes older logs daily (and `logger-app prune`).
@@ -41,7 +43,8 @@ class Settings(BaseSettings):
         from .services.redaction import Redactor
 
         split = lambda text: [k.strip() for k in text.split(",") if k.strip()]  # noqa: E731
-        return Redactor(split(self.redact_keys), split(self.hash_keys), self.resolved_storage_secret(), self.redact_patterns)
+        return Redactor(split(self.redact_keys), split(self.hash_keys), self.resolved_storage_secret(), self.redact_patterns,
+                        split(self.redact_key_parts))
 
     @property
     def is_sqlite(self) -> bool:
