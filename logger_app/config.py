@@ -25,8 +25,13 @@ class Settings(BaseSettings):
     # A request body must arrive within this, so a client trickling bytes cannot hold a slot forever.
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     cookie_secure: bool = False
-    # Requests per second per API key, per process (0 = off); over it: 429 with Retry-After.
+    # Ingest requests (POST /api/v1/logs, /logs/batch) per second per API key, per process (0 = off);
+    # over it: 429 with Retry-After.
     rate_limit_per_key: float = Field(default=0, ge=0)
+    # Every other /api/v1 request (reads, metrics, deletes) per second per API key, per process, in
+    # bursts of up to two seconds' worth (0 = off). On by default: one key polling the aggregates
+    # must not take the database from every other tenant.
+    read_rate_limit_per_key: float = Field(default=20, ge=0)
     # Revocation must reach every process within 10 s, so the in-process key cache lives shorter.
     key_cache_seconds: float = Field(default=5.0, ge=0, le=9)
     data_dir: str = "./data"
