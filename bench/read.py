@@ -67,34 +67,36 @@ def templates(now: datetime) -> list[dict]:
     return out
 
 
-def generate(n: int, now: datetime, chunk: int = 20_000):
+def generate(n: int, now: datetime, chunk: int = 20_000, clients: list[str] = CLIENTS,
+             weights: list[float] | None = None):
     """Yield chunks of (client, row-template, executed_at, ticket index) tuples."""
     rng = random.Random(5)
     tmpl = templates(now)
-    weights = client_weights()
+    weights = weights or (client_weights() if clients is CLIENTS else [1.0] * len(clients))
     span = 30 * 86400
     done = 0
     while done < n:
         k = min(chunk, n - done)
-        clients = rng.choices(CLIENTS, weights, k=k)
+        picked = rng.choices(clients, weights, k=k)
         out = []
         for j in range(k):
             t = tmpl[rng.randrange(TEMPLATES)]
             when = now - timedelta(seconds=rng.random() * span)
-            out.append((clients[j], t, when, done + j))
+            out.append((picked[j], t, when, done + j))
         done += k
         yield out
 
 
-async def load_postgres(url: str, n: int, now: datetime) -> None:
+async def load_postgres(url: str, n: int, now: datetime, clients: list[str] = CLIENTS,
+                        weights: list[float] | None = None) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
         await conn.executemany("INSERT INTO clients (id, name, created_at, disabled) VALUES ($1, $1, $2, false)",
-                               [(c, now) for c in CLIENTS])
+                               [(c, now) for c in clients])
         t0 = time.perf_counter()
-        for chunk in generate(n, now):
+        for chunk in generate(n, now, clients=clients, weights=weights):
             records = [
                 (cid, t["environment"], f"{cid.upper()}-{i}", when, t["execution_time_seconds"], t["status"],
                  t["category"], t["_json"]["metrics"], t["_json"]["payload"], t["_json"]["extra"], None,
@@ -111,7 +113,8 @@ async def load_postgres(url: str, n: int, now: datetime) -> None:
         await conn.close()
 
 
-def load_sqlite(path: str, n: int, now: datetime) -> None:
+def load_sqlite(path: str, n: int, now: datetime, clients: list[str] = CLIENTS,
+                weights: list[float] | None = None) -> None:
     import sqlite3
 
     conn = sqlite3.connect(path)
@@ -120,10 +123,10 @@ def load_sqlite(path: str, n: int, now: datetime) -> None:
     fmt = lambda d: d.replace(tzinfo=None).isoformat(" ")  # noqa: E731 - how UtcDateTime stores it
     with conn:
         conn.executemany("INSERT INTO clients (id, name, created_at, disabled) VALUES (?, ?, ?, 0)",
-                         [(c, c, fmt(now)) for c in CLIENTS])
+                         [(c, c, fmt(now)) for c in clients])
     t0 = time.perf_counter()
     sql = f"INSERT INTO workflow_logs ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))})"
-    for chunk in generate(n, now):
+    for chunk in generate(n, now, clients=clients, weights=weights):
         records = [
             (cid, t["environment"], f"{cid.upper()}-{i}", fmt(when), t["execution_time_seconds"], t["status"],
              t["category"], t["_json"]["metrics"], t["_json"]["payload"], t["_json"]["extra"], None,

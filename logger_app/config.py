@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .services.redaction import DEFAULT_REDACT_KEYS
+from .services.redaction import DEFAULT_REDACT_KEY_PARTS, DEFAULT_REDACT_KEYS
 
 
 class Settings(BaseSettings):
@@ -28,13 +28,20 @@ class Settings(BaseSettings):
     # Comma-separated IPs/CIDR networks of reverse proxies whose X-Forwarded-* headers are believed
     # (client IP for the login throttle, scheme, prefix). Empty: no one's.
     trusted_proxies: str = ""
-    # Requests per second per API key, per process (0 = off); over it: 429 with Retry-After.
+    # Ingest requests (POST /api/v1/logs, /logs/batch) per second per API key, per process (0 = off);
+    # over it: 429 with Retry-After.
     rate_limit_per_key: float = Field(default=0, ge=0)
+    # Every other /api/v1 request (reads, metrics, deletes) per second per API key, per process, in
+    # bursts of up to two seconds' worth (0 = off). On by default: one key polling the aggregates
+    # must not take the database from every other tenant.
+    read_rate_limit_per_key: float = Field(default=20, ge=0)
     # Revocation must reach every process within 10 s, so the in-process key cache lives shorter.
     key_cache_seconds: float = Field(default=5.0, ge=0, le=9)
     data_dir: str = "./data"
-    # Privacy (see PRIVACY.md): comma-separated key names, matched at any depth of payload/metrics.
+    # Privacy (see PRIVACY.md): comma-separated key names, matched at any depth of payload/metrics/extra:
+    # redact_keys when a name equals or ends with one, redact_key_parts when it contains one.
     redact_keys: str = ",".join(DEFAULT_REDACT_KEYS)
+    redact_key_parts: str = ",".join(DEFAULT_REDACT_KEY_PARTS)
     hash_keys: str = ""
     redact_patterns: bool = False
     # 0 keeps logs forever; otherwise the server prunes older logs daily (and `logger-app prune`).
@@ -52,7 +59,8 @@ class Settings(BaseSettings):
         from .services.redaction import Redactor
 
         split = lambda text: [k.strip() for k in text.split(",") if k.strip()]  # noqa: E731
-        return Redactor(split(self.redact_keys), split(self.hash_keys), self.resolved_storage_secret(), self.redact_patterns)
+        return Redactor(split(self.redact_keys), split(self.hash_keys), self.resolved_storage_secret(), self.redact_patterns,
+                        split(self.redact_key_parts))
 
     @property
     def is_sqlite(self) -> bool:

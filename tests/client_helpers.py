@@ -62,6 +62,9 @@ def start_real_server(tmpdir: Path, *, startup_timeout: float = 60.0) -> RealSer
         "LOGGER_ADMIN_PASSWORD": "x",
         "LOGGER_STORAGE_SECRET": "test",
         "LOGGER_DATA_DIR": str(tmpdir / "data"),
+        # read_back pages through everything the module has stored with one key, as fast as the
+        # server answers: the default read limit (tests/test_read_rate_limit.py) would cut it off.
+        "LOGGER_READ_RATE_LIMIT_PER_KEY": "0",
     }
     log_path = tmpdir / "server.log"
     with open(log_path, "wb") as out:

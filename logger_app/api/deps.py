@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 
 from ..services.errors import FieldProblem, ServiceError, ValidationFailed
 from ..services.principal import Principal
-from ..services.ratelimit import enforce_rate_limit
+from ..services.ratelimit import enforce_rate_limit, enforce_read_rate_limit
 from ..services.runtime import Runtime
 from ..services.scope import LogFilters
 from ..services.validation import parse_timestamp
@@ -52,19 +52,30 @@ def presented_key(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
-    # A dependency runs before the endpoint touches the body, so a bad key is refused unread.
+async def _authenticate(request: Request, runtime: Runtime) -> Principal:
     try:
-        principal = await runtime.keys.authenticate(presented_key(request))
+        return await runtime.keys.authenticate(presented_key(request))
     except ServiceError as exc:
         if exc.status in (401, 403):
             runtime.counter.reject(None, "auth")
         raise
+
+
+async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """The caller of an ingest route, checked before the body is read (a bad key is refused unread)."""
+    principal = await _authenticate(request, runtime)
     enforce_rate_limit(runtime, principal)  # 429 + Retry-After when LOGGER_RATE_LIMIT_PER_KEY is exceeded
     return principal
 
 
-CallerDep = Annotated[Principal, Depends(get_principal)]
+async def read_caller(request: Request, runtime: RuntimeDep) -> Principal:
+    """The caller of every other /api/v1 route, under its own limit: reads are the expensive side."""
+    principal = await _authenticate(request, runtime)
+    enforce_read_rate_limit(runtime, principal)  # 429 + Retry-After over LOGGER_READ_RATE_LIMIT_PER_KEY
+    return principal
+
+
+CallerDep = Annotated[Principal, Depends(read_caller)]
 
 
 def timestamp_param(value: str | None, name: str) -> datetime | None:

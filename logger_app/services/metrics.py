@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import case, func, text
+from sqlalchemy import case, func
 
+from ..db import aggregates
 from ..db.engine import Database
 from ..db.models import WorkflowLog
 from .principal import Principal
@@ -16,39 +16,14 @@ from .scope import LogFilters, scoped_select
 
 CONFIDENCE_BUCKETS = 10
 MAX_ITERATIONS_BUCKET = 15  # "15+" collects the long tail
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Linear interpolation, the same definition as PostgreSQL's percentile_cont."""
-    if not sorted_values:
-        return None
-    pos = (len(sorted_values) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
-
-
-# PostgreSQL's default work_mem (4 MB) made the percentile sorts of 155k-1M values spill to disk.
-_PG_WORK_MEM = text("SET LOCAL work_mem = '64MB'")
-
-
-async def _prepare(session, db: Database) -> None:
-    if db.dialect == "postgresql":
-        await session.execute(_PG_WORK_MEM)  # LOCAL: ends with this read transaction
+QUANTILES = (0.5, 0.95)
 
 
 async def _percentiles(session, db: Database, principal: Principal, filters: LogFilters) -> tuple[Any, Any]:
     exec_time = WorkflowLog.execution_time_seconds
-    if db.dialect == "postgresql":
-        query = scoped_select(
-            principal, filters, func.percentile_cont(0.5).within_group(exec_time), func.percentile_cont(0.95).within_group(exec_time)
-        )
-        p50, p95 = (await session.execute(query)).one()
-        return p50, p95
-    # SQLite has no percentile function: read the (index-covered) column and compute it here.
-    query = scoped_select(principal, filters, exec_time).where(exec_time.is_not(None)).order_by(exec_time)
-    values = [v for (v,) in (await session.execute(query)).all()]
-    return percentile(values, 0.5), percentile(values, 0.95)
+    query = aggregates.with_percentiles(db.dialect, scoped_select(principal, filters, func.count(exec_time)), exec_time, QUANTILES)
+    _, p50, p95 = (await session.execute(query)).one()
+    return p50, p95
 
 
 async def overview(db: Database, principal: Principal, filters: LogFilters) -> dict[str, Any]:
@@ -60,7 +35,7 @@ async def overview(db: Database, principal: Principal, filters: LogFilters) -> d
     )
     per_category = per_category.group_by(WorkflowLog.category).order_by(func.count().desc())
     async with db.read_sessions()() as session:
-        await _prepare(session, db)
+        await aggregates.prepare_aggregate_read(session, db.dialect)
         categories = (await session.execute(per_category)).all()
         p50, p95 = await _percentiles(session, db, principal, filters)
     total = sum(n for _, n, _, _, _ in categories)
@@ -82,13 +57,6 @@ async def overview(db: Database, principal: Principal, filters: LogFilters) -> d
     }
 
 
-def _bucket_expr(db: Database, bucket: str):
-    if db.dialect == "postgresql":
-        return func.date_trunc(bucket, func.timezone("UTC", WorkflowLog.executed_at))
-    fmt = {"minute": "%Y-%m-%d %H:%M:00", "hour": "%Y-%m-%d %H:00:00"}.get(bucket, "%Y-%m-%d 00:00:00")
-    return func.strftime(fmt, WorkflowLog.executed_at)
-
-
 def _as_utc(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -97,43 +65,20 @@ def _as_utc(value: Any) -> datetime:
 
 async def timeseries(db: Database, principal: Principal, filters: LogFilters, bucket: str = "hour") -> list[dict]:
     """Per bucket: total, errors, avg, p50 and p95 execution time, oldest first."""
-    b = _bucket_expr(db, bucket).label("bucket")
+    b = aggregates.time_bucket(db.dialect, WorkflowLog.executed_at, bucket)
     is_error = case((WorkflowLog.status == "ERROR", 1), else_=0)
     exec_time = WorkflowLog.execution_time_seconds
-    if db.dialect == "postgresql":
-        query = scoped_select(
-            principal, filters, b, func.count(), func.sum(is_error), func.avg(exec_time),
-            func.percentile_cont(0.5).within_group(exec_time), func.percentile_cont(0.95).within_group(exec_time),
-        ).group_by(b).order_by(b)
-        async with db.read_sessions()() as session:
-            await _prepare(session, db)
-            rows = (await session.execute(query)).all()
-        return [
-            {"bucket": _as_utc(t).isoformat(), "total": n, "errors": int(e or 0),
-             "avg_execution_time_seconds": a, "p50_execution_time_seconds": p50, "p95_execution_time_seconds": p95}
-            for t, n, e, a, p50, p95 in rows
-        ]
-    query = scoped_select(principal, filters, b, WorkflowLog.status, exec_time)
+    label = b.label("bucket")
+    grouped = scoped_select(principal, filters, label, func.count(), func.sum(is_error), func.avg(exec_time))
+    query = aggregates.with_percentiles(db.dialect, grouped.group_by(label).order_by(label), exec_time, QUANTILES, group=b)
     async with db.read_sessions()() as session:
+        await aggregates.prepare_aggregate_read(session, db.dialect)
         rows = (await session.execute(query)).all()
-    groups: dict[str, list] = defaultdict(lambda: [0, 0, []])
-    for t, status, value in rows:
-        g = groups[t]
-        g[0] += 1
-        g[1] += status == "ERROR"
-        if value is not None:
-            g[2].append(value)
-    out = []
-    for t in sorted(groups):
-        n, e, values = groups[t]
-        values.sort()
-        out.append({
-            "bucket": _as_utc(t).isoformat(), "total": n, "errors": e,
-            "avg_execution_time_seconds": sum(values) / len(values) if values else None,
-            "p50_execution_time_seconds": percentile(values, 0.5),
-            "p95_execution_time_seconds": percentile(values, 0.95),
-        })
-    return out
+    return [
+        {"bucket": _as_utc(t).isoformat(), "total": n, "errors": int(e or 0),
+         "avg_execution_time_seconds": a, "p50_execution_time_seconds": p50, "p95_execution_time_seconds": p95}
+        for t, n, e, a, p50, p95 in rows
+    ]
 
 
 async def distributions(db: Database, principal: Principal, filters: LogFilters) -> dict[str, Any]:

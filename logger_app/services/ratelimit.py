@@ -1,13 +1,15 @@
-"""Optional per-key rate limit (LOGGER_RATE_LIMIT_PER_KEY requests/s; 0 = off).
+"""Per-key rate limits: ingest (LOGGER_RATE_LIMIT_PER_KEY, off by default) and reads
+(LOGGER_READ_RATE_LIMIT_PER_KEY, 20 requests/s by default); 0 = off.
 
 A token bucket per API key id, held in this process only: with N server processes behind a proxy
 a key may send up to N times the limit. That is enough to stop one runaway agent from starving the
-others on a single node; a shared limit would need the database or Redis on every request.
+others on a single node; a shared limit would need the database or Redis on every request. Ingest
+and reads count in separate buckets, so a key that polls the dashboards cannot lose its writes.
 
-Hook (api/deps.py, get_principal, after authenticate):
-    principal = await runtime.keys.authenticate(presented_key(request))
-    enforce_rate_limit(runtime, principal)  # 429 + Retry-After once the key's bucket is empty
-    return principal
+Hooks (api/deps.py, after authenticate):
+    get_principal (ingest routes): enforce_rate_limit(runtime, principal)
+    read_caller (every other /api/v1 route): enforce_read_rate_limit(runtime, principal)
+Both raise RateLimited: 429 + Retry-After once the key's bucket is empty.
 """
 
 from __future__ import annotations
@@ -74,8 +76,13 @@ class RateLimiter:
         self._buckets[key] = (tokens, now)
 
 
+# A read client (a script walking keyset pages, a dashboard refreshing several charts) comes in
+# bursts; two seconds' worth lets a burst through and still caps the sustained rate.
+READ_BURST_SECONDS = 2.0
+
+
 def limiter_for(runtime: Any) -> RateLimiter:
-    """The runtime's limiter, created on first use from settings.rate_limit_per_key (0 if unset)."""
+    """The runtime's ingest limiter, created on first use from settings.rate_limit_per_key (0 if unset)."""
     limiter = getattr(runtime, "rate_limiter", None)
     if limiter is None:
         limiter = RateLimiter(getattr(runtime.settings, "rate_limit_per_key", 0) or 0)
@@ -83,5 +90,19 @@ def limiter_for(runtime: Any) -> RateLimiter:
     return limiter
 
 
+def read_limiter_for(runtime: Any) -> RateLimiter:
+    """The runtime's read limiter, created on first use from settings.read_rate_limit_per_key."""
+    limiter = getattr(runtime, "read_rate_limiter", None)
+    if limiter is None:
+        rate = getattr(runtime.settings, "read_rate_limit_per_key", 0) or 0
+        limiter = RateLimiter(rate, burst=max(1.0, rate * READ_BURST_SECONDS))
+        runtime.read_rate_limiter = limiter
+    return limiter
+
+
 def enforce_rate_limit(runtime: Any, principal: Principal) -> None:
     limiter_for(runtime).check(principal)
+
+
+def enforce_read_rate_limit(runtime: Any, principal: Principal) -> None:
+    read_limiter_for(runtime).check(principal)
