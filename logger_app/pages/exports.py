@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..db.types import utcnow
 from ..services import faults, queries
-from ..services.errors import NotFound
+from ..services.errors import NotFound, ValidationFailed
 from ..services.principal import AccessDenied
 from . import guard
-from .view_utils import PageFilters, metric, parse_log_id
+from .view_utils import PageFilters, bad_request, metric, parse_log_id
 
 log = logging.getLogger("logger_app")
 CSV_COLUMNS = ("id", "ticket_id", "status", "client_id", "environment", "category", "confidence", "iterations",
@@ -80,7 +80,10 @@ def register(runtime) -> None:
         user, refused = await authorise(request)
         if refused is not None:
             return refused
-        filters = PageFilters.from_query(request.query_params, user.principal).log_filters()
+        try:
+            filters = PageFilters.from_query(request.query_params, user.principal).log_filters()
+        except ValidationFailed as exc:  # a dropped filter would export more than was asked for
+            return bad_request(exc)
         rows = queries.iter_logs(runtime.db, user.principal, filters, full_rows=fmt == "jsonl",
                                  page=FULL_PAGE if fmt == "jsonl" else 500)
         # Pull the first row before answering, so an outage is a 503 and not an empty "success".

@@ -11,10 +11,11 @@ from nicegui import ui
 
 from ..services import clients as client_service
 from ..services import faults, queries
+from ..services.errors import ValidationFailed
 from ..services.principal import AccessDenied
 from . import exports
 from . import guard, layout
-from .view_utils import PageFilters, fmt_number, fmt_seconds, fmt_when, metric
+from .view_utils import DATE_LABELS, PageFilters, bad_request, fmt_number, fmt_seconds, fmt_when, metric, problem_text
 
 PAGE_SIZE = 50
 LIVE_SECONDS = 1.5  # "new logs appear within 2 s"
@@ -153,7 +154,12 @@ class LogsView:
             since=self.since.value, until=self.until.value, status=self.status.value, category=self.category.value,
             environment=self.environment.value, ticket_id=(self.ticket.value or "").strip()[:256],
         )
-        new = PageFilters.from_query({k: getattr(new, k) for k in new.__dataclass_fields__}, self.user.principal)
+        try:
+            new = PageFilters.from_query({k: getattr(new, k) for k in new.__dataclass_fields__}, self.user.principal)
+        except ValidationFailed as exc:  # e.g. 9999-12-31 picked as the end date: say so, keep the old filters
+            ui.notify(problem_text(exc, DATE_LABELS), type="warning")
+            self.since.value, self.until.value = self.filters.since or "", self.filters.until or ""
+            return
         if new == self.filters or not await self.guarded():
             return
         self.filters = new
@@ -198,7 +204,10 @@ def register(runtime) -> None:
         user = await guard.require_user(request, runtime)
         if isinstance(user, RedirectResponse):
             return user
-        filters = PageFilters.from_query(request.query_params, user.principal)
+        try:
+            filters = PageFilters.from_query(request.query_params, user.principal)
+        except ValidationFailed as exc:
+            return bad_request(exc)
         client_ids: list[str] | None = None
         categories: list[str] = []
         environments: list[str] = []

@@ -15,6 +15,9 @@ from sqlalchemy import Select, or_, select
 from ..db.models import WorkflowLog
 from .errors import FieldProblem, ValidationFailed
 from .principal import AccessDenied, Principal
+from .timestamps import parse_timestamp
+
+MAX_ROW_ID = 2**63 - 1  # BIGINT
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,17 @@ def encode_cursor(executed_at: datetime, log_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """Anything but a cursor this server issued is a 400: cursors travel through clients' hands."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        stamp, log_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        when = datetime.fromisoformat(stamp)
-        if when.tzinfo is None or not isinstance(log_id, int):
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(decoded, list) or len(decoded) != 2:
+            raise ValueError
+        stamp, log_id = decoded
+        # The same validation as every other timestamp: a crafted 0001-01-01T00:00:00+05:00 would
+        # otherwise overflow only when the database layer converts it to UTC (a 500).
+        when = parse_timestamp(stamp, "cursor")
+        if type(log_id) is not int or not 1 <= log_id <= MAX_ROW_ID:  # bool is an int subclass
             raise ValueError
         return when, log_id
     except Exception:
