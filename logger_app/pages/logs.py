@@ -15,7 +15,9 @@ from ..services.errors import ValidationFailed
 from ..services.principal import AccessDenied
 from . import exports
 from . import guard, layout
-from .view_utils import DATE_LABELS, PageFilters, bad_request, fmt_number, fmt_seconds, fmt_when, metric, problem_text
+from ..services.public_ids import is_public_id
+from .view_utils import (DATE_LABELS, PageFilters, bad_request, fmt_number, fmt_seconds, fmt_when, log_path, metric,
+                         problem_text)
 
 PAGE_SIZE = 50
 LIVE_SECONDS = 1.5  # "new logs appear within 2 s"
@@ -24,6 +26,7 @@ STATUS_SLOT = r"""<q-td :props="props">
   <q-badge :color="props.value === 'ERROR' ? 'negative' : (props.value === 'SUCCESS' ? 'positive' : 'grey')"
            :label="props.value" />
 </q-td>"""
+# row.id is a public id the server made (log_ + hex), never text from a log.
 TICKET_SLOT = r"""<q-td :props="props"><a class="text-primary" :href="'/logs/' + props.row.id">{{ props.value }}</a></q-td>"""
 
 
@@ -106,7 +109,8 @@ class LogsView:
     async def fetch(self, cursor: str | None) -> dict | None:
         try:
             return await asyncio.wait_for(queries.list_logs(
-                self.runtime.db, self.user.principal, self.filters.log_filters(), PAGE_SIZE, cursor), LOAD_TIMEOUT)
+                self.runtime.db, self.runtime.public_ids, self.user.principal, self.filters.log_filters(), PAGE_SIZE,
+                cursor), LOAD_TIMEOUT)
         except AccessDenied:
             return {"items": [], "next_cursor": None}
         except Exception as exc:
@@ -189,8 +193,8 @@ class LogsView:
     def on_row_click(self, event) -> None:
         args = event.args if isinstance(event.args, list) else []
         row = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
-        if isinstance(row.get("id"), int):
-            ui.navigate.to(f"/logs/{row['id']}")
+        if is_public_id(row.get("id")):  # the row comes back from the browser: untrusted
+            ui.navigate.to(log_path(row["id"]))
 
     def export(self, fmt: str) -> None:
         ui.download.from_url(f"/export/logs.{fmt}?{self.filters.query_string()}")

@@ -19,7 +19,7 @@ from ..services.principal import AccessDenied
 from ..services.scope import LogFilters
 from ..services.timestamps import parse_bound, shifted
 from . import charts, guard, layout
-from .view_utils import DATE_LABELS, bad_request, fmt_seconds, fmt_when, problem_text
+from .view_utils import DATE_LABELS, bad_request, fmt_seconds, fmt_when, log_path, problem_text
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 RANGE_LABELS = {"1h": "1 h", "24h": "24 h", "7d": "7 d", "30d": "30 d", "custom": "Custom"}
@@ -106,7 +106,7 @@ async def load(runtime, principal, state: OverviewState) -> dict:
         "previous": await metrics.overview(db, principal, previous),
         "series": await metrics.timeseries(db, principal, current, bucket),
         "dist": await metrics.distributions(db, principal, current),
-        "recent": (await queries.list_logs(db, principal, replace(current, status="ERROR"), 10))["items"],
+        "recent": (await queries.list_logs(db, runtime.public_ids, principal, replace(current, status="ERROR"), 10))["items"],
         "ingest": [r for r in report if datetime.fromisoformat(r["hour"]) < end],
         "environments": await queries.environments(db, principal, state.client_id),
     }
@@ -229,7 +229,7 @@ class OverviewView:
                 ui.label("No errors in this period.").classes("text-grey-7")
             for item in items:
                 with ui.row().classes("w-full items-center gap-3 no-wrap"):
-                    ui.link(item["ticket_id"][:80], f"/logs/{int(item['id'])}").classes("text-negative")
+                    ui.link(item["ticket_id"][:80], log_path(item["id"])).classes("text-negative")
                     ui.label(item["category"] or "—").classes("text-grey-7 truncate")
                     if self.user.principal.is_admin:
                         ui.label(item["client_id"]).classes("text-grey-7")

@@ -17,6 +17,7 @@ from nicegui import ui
 from ..services.errors import ValidationFailed
 from ..services.ingest import error_body
 from ..services.principal import Principal
+from ..services.public_ids import is_public_id
 from ..services.scope import LogFilters
 from ..services.timestamps import parse_bound
 
@@ -88,11 +89,11 @@ def metric(metrics: Any, key: str) -> Any:
     return None if isinstance(value, bool) else value
 
 
-def parse_log_id(value: str) -> int | None:
-    """Path ids are untrusted too: anything outside BIGINT would be a database error, not a 404."""
-    if not value.isdigit() or len(value) > 18:
-        return None
-    return int(value)
+def log_path(public_id: str) -> str:
+    """The detail page of a log, by the public id the services gave it (never the row id)."""
+    if not is_public_id(public_id):  # only ever server-made, but it becomes an href
+        raise ValueError("not a public log id")
+    return f"/logs/{public_id}"
 
 
 def bad_request(exc: ValidationFailed) -> JSONResponse:
