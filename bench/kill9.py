@@ -39,7 +39,7 @@ class Load:
 
     def __init__(self, url: str, key: str, workers: int, prefix: str):
         self.url, self.key, self.prefix = url, key, prefix
-        self.acked: dict[str, int] = {}  # idempotency key -> id the server acknowledged
+        self.acked: dict[str, str] = {}  # idempotency key -> (public) id the server acknowledged
         self.unacked: set[str] = set()  # sent, answer lost (connection died): may or may not be stored
         self.errors: collections.Counter = collections.Counter()
         self.lock = threading.Lock()
@@ -108,13 +108,17 @@ class Load:
         return fresh, dupes
 
 
-async def stored_rows(url: str, client_id: str) -> list[tuple[int, str]]:
+async def stored_rows(url: str, client_id: str, secret: str) -> list[tuple[str, str]]:
+    """(public id, idempotency key) of every stored row, to compare with what the server acknowledged."""
+    from logger_app.services.public_ids import PublicIds
+
+    ids = PublicIds.from_secret(secret)
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(text("SELECT id, idempotency_key FROM workflow_logs WHERE client_id = :c"),
                                       {"c": client_id})
-            return [(r[0], r[1]) for r in rows]
+            return [(ids.encode(r[0]), r[1]) for r in rows]
     finally:
         await engine.dispose()
 
@@ -154,7 +158,7 @@ def run_backend(backend: str, rounds: int, workers: int, pg_url: str, workdir: P
             print(f"  [{backend}] crash {n + 1}: {before} acked before kill, restart {kill_times[-1]:.1f}s, "
                   f"retried unacknowledged: {fresh} new + {dupes} already stored", flush=True)
         server.stop()
-        rows = asyncio.run(stored_rows(url, "kill9"))
+        rows = asyncio.run(stored_rows(url, "kill9", server.env["LOGGER_STORAGE_SECRET"]))
         by_key = collections.Counter(k for _, k in rows)
         ids = {i for i, _ in rows}
         missing = [k for k, i in load.acked.items() if i not in ids]

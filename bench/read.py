@@ -41,6 +41,7 @@ from logger_app.db.migrate import upgrade  # noqa: E402
 from logger_app.demo import demo_log  # noqa: E402
 from logger_app.services import metrics, queries  # noqa: E402
 from logger_app.services.principal import Principal  # noqa: E402
+from logger_app.services.public_ids import PublicIds  # noqa: E402
 from logger_app.services.scope import LogFilters, encode_cursor  # noqa: E402
 from logger_app.services.validation import normalise_log  # noqa: E402
 
@@ -159,7 +160,7 @@ async def timed(fn, reps: int, budget: float = 20.0, min_reps: int = 5) -> tuple
             len(samples))
 
 
-async def deep_cursor(db, principal, client: str | None, depth: int) -> str:
+async def deep_cursor(db, ids, principal, client: str | None, depth: int) -> str:
     from sqlalchemy import select
 
     from logger_app.db.models import WorkflowLog
@@ -170,7 +171,7 @@ async def deep_cursor(db, principal, client: str | None, depth: int) -> str:
     q = q.order_by(WorkflowLog.executed_at.desc(), WorkflowLog.id.desc()).offset(depth).limit(1)
     async with db.read_sessions()() as s:
         when, log_id = (await s.execute(q)).one()
-    return encode_cursor(when, log_id)
+    return encode_cursor(ids, when, log_id)
 
 
 async def run_timings(url: str, reps: int, budget: float = 20.0, min_reps: int = 5) -> list[tuple]:
@@ -188,6 +189,7 @@ async def run_timings(url: str, reps: int, budget: float = 20.0, min_reps: int =
             max_id = (await s.execute(select(func.max(WorkflowLog.id)))).scalar_one()
         print(f"  {total:,} logs; biggest client {big} with {big_n:,}\n")
         print("| query | p50 ms | p95 ms | max ms | reps |\n|---|---|---|---|---|")
+        ids = PublicIds.from_secret("bench")
         client = Principal.for_client(big)
         admin = Principal.admin()
         now = datetime.now(timezone.utc)
@@ -199,24 +201,25 @@ async def run_timings(url: str, reps: int, budget: float = 20.0, min_reps: int =
             results.append((label, p50, p95, mx, n))
             print(f"| {label:<58} | {p50:8.1f} | {p95:8.1f} | {mx:8.1f} | {n} |", flush=True)
 
-        await add("list, one client, first page (50)", lambda: queries.list_logs(db, client, LogFilters()))
-        await add("list, all clients (admin), first page (50)", lambda: queries.list_logs(db, admin, LogFilters()))
+        await add("list, one client, first page (50)", lambda: queries.list_logs(db, ids, client, LogFilters()))
+        await add("list, all clients (admin), first page (50)", lambda: queries.list_logs(db, ids, admin, LogFilters()))
         await add("list, one client, status=ERROR, first page",
-                  lambda: queries.list_logs(db, client, LogFilters(status="ERROR")))
+                  lambda: queries.list_logs(db, ids, client, LogFilters(status="ERROR")))
         for depth in sorted({min(d, big_n - 1) for d in (1_000, 10_000, max(1, big_n - 100))}):
-            cur = await deep_cursor(db, client, big, depth)
+            cur = await deep_cursor(db, ids, client, big, depth)
             await add(f"list, one client, page at row {depth:,} (cursor)",
-                      lambda cur=cur: queries.list_logs(db, client, LogFilters(), cursor=cur))
+                      lambda cur=cur: queries.list_logs(db, ids, client, LogFilters(), cursor=cur))
         for depth in sorted({min(d, total - 1) for d in (10_000, max(1, total - 100))}):
-            cur = await deep_cursor(db, admin, None, depth)
+            cur = await deep_cursor(db, ids, admin, None, depth)
             await add(f"list, all clients, page at row {depth:,} (cursor)",
-                      lambda cur=cur: queries.list_logs(db, admin, LogFilters(), cursor=cur))
+                      lambda cur=cur: queries.list_logs(db, ids, admin, LogFilters(), cursor=cur))
         rng = random.Random(3)
-        await add("get_log, random id (admin)", lambda: queries.get_log(db, admin, rng.randint(1, max_id)))
+        await add("get_log, random id (admin)",
+                  lambda: queries.get_log(db, ids, admin, ids.encode(rng.randint(1, max_id))))
 
         async def get_own():
             try:
-                await queries.get_log(db, client, rng.randint(1, max_id))
+                await queries.get_log(db, ids, client, ids.encode(rng.randint(1, max_id)))
             except Exception:
                 pass  # another client's log is 'not found': same query, same cost
         await add("get_log, random id (client scope)", get_own)

@@ -133,7 +133,7 @@ def read_back(url: str, api_key: str, *, ticket_prefix: str | None = None, max_p
     return items
 
 
-def read_one(url: str, api_key: str, log_id: int) -> dict:
+def read_one(url: str, api_key: str, log_id: str) -> dict:
     """The whole stored log (payload, extra fields, idempotency_key), which list pages omit."""
     req = urllib.request.Request(f"{url}/api/v1/logs/{log_id}", headers={"X-API-Key": api_key})
     with urllib.request.urlopen(req, timeout=10) as resp:

@@ -18,6 +18,7 @@ from logger_app.config import Settings
 
 PG_URL = os.environ.get("LOGGER_TEST_POSTGRES_URL")
 ROOT = Path(__file__).resolve().parent.parent
+STORAGE_SECRET = "test-secret"  # every test app's; public log ids are keyed by it
 TABLES = ("workflow_logs", "api_keys", "sessions", "login_attempts", "users", "ingest_stats", "audit_log", "clients")
 
 
@@ -78,7 +79,7 @@ def settings(database_url, tmp_path) -> Settings:
     return Settings(
         database_url=database_url,
         data_dir=str(tmp_path / "data"),
-        storage_secret="test-secret",
+        storage_secret=STORAGE_SECRET,
         admin_password="admin-password",
         db_timeout_seconds=3,
         _env_file=None,
@@ -145,6 +146,13 @@ def cli(app_env):
                               input=stdin, capture_output=True, text=True, timeout=120)
 
     return run
+
+
+def public_id(row_id: int) -> str:
+    """The public id the test apps give the row `row_id` (for tests that insert rows directly)."""
+    from logger_app.services.public_ids import PublicIds
+
+    return PublicIds.from_secret(STORAGE_SECRET).encode(row_id)
 
 
 def H(key: str) -> dict[str, str]:

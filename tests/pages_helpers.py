@@ -16,6 +16,7 @@ from logger_app.db.models import WorkflowLog
 from logger_app.services import clients, users
 from logger_app.services.errors import Conflict
 from logger_app.services.validation import normalise_log
+from tests.conftest import public_id
 from tests.pages_fixtures import ADMIN_PASSWORD, sign_in, user, wait_for_navigation  # noqa: F401 (user: fixture)
 
 CLIENT_PASSWORD = "client-password"
@@ -53,8 +54,10 @@ def make_log(ticket: str, *, status: str = "SUCCESS", category: str | None = "bi
     }
 
 
-async def add_logs(db: Database, client_id: str, logs: list[dict], raw: bool = False) -> list[int]:
-    """Insert logs as ingest would (normalise_log); raw=True skips validation for odd shapes."""
+async def add_logs(db: Database, client_id: str, logs: list[dict], raw: bool = False) -> list[str]:
+    """Insert logs as ingest would (normalise_log); raw=True skips validation for odd shapes.
+
+    Returns their public ids, which is what the pages and URLs use."""
     await ensure_client(db, client_id)
     rows = []
     for item in logs:
@@ -68,7 +71,7 @@ async def add_logs(db: Database, client_id: str, logs: list[dict], raw: bool = F
     async with db.writer.begin() as conn:
         for start in range(0, len(rows), 500):
             result = await conn.execute(insert(WorkflowLog).returning(WorkflowLog.id), rows[start:start + 500])
-            ids += [i for (i,) in result.all()]
+            ids += [public_id(i) for (i,) in result.all()]
     return ids
 
 

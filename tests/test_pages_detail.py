@@ -10,6 +10,7 @@ from nicegui import ui
 from logger_app.demo import demo_log
 from logger_app.pages import trace_view
 from logger_app.pages.view_utils import EXPANDED_CHARS, PREVIEW_CHARS
+from tests.conftest import public_id
 from tests.pages_fixtures import db  # noqa: F401
 from tests.pages_helpers import CLIENT_PASSWORD, NOW, add_logs, client_user, eventually, login, make_log
 from tests.pages_helpers import user  # noqa: F401
@@ -125,7 +126,8 @@ async def test_other_clients_log_and_missing_ids_are_not_found(user, db):
     await login(user, "acme-user", CLIENT_PASSWORD)
     await user.open(f"/logs/{acme_id}")
     await user.should_see("ACME-SECRET")
-    for path in (f"/logs/{globex_id}", "/logs/999999", "/logs/abc", "/logs/99999999999999999999999"):
+    for path in (f"/logs/{globex_id}", f"/logs/{public_id(10**12)}", "/logs/999999", "/logs/abc",
+                 "/logs/99999999999999999999999", "/logs/log_0123456789ABCDEF"):
         await user.open(path)
         await user.should_see("Log not found")
         await user.should_not_see("GLOBEX-SECRET")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import H
+from .conftest import H, public_id
 
 
 async def _two_clients(api, make_key):
@@ -41,7 +41,7 @@ async def test_fetching_another_clients_log_by_id_looks_like_it_does_not_exist(a
     a, b, _ = await _two_clients(api, make_key)
     theirs = (await api.get("/api/v1/logs", headers=H(b))).json()["items"][0]["id"]
     foreign = await api.get(f"/api/v1/logs/{theirs}", headers=H(a))
-    missing = await api.get("/api/v1/logs/987654321", headers=H(a))
+    missing = await api.get(f"/api/v1/logs/{public_id(987654321)}", headers=H(a))  # well-formed, no such log
     assert foreign.status_code == missing.status_code == 404
     assert foreign.json() == missing.json()  # same body: existence does not leak
 

@@ -12,7 +12,7 @@ from ..services.principal import Principal
 from ..services.ratelimit import enforce_rate_limit, enforce_read_rate_limit
 from ..services.runtime import Runtime
 from ..services.scope import LogFilters
-from ..services.validation import parse_timestamp
+from ..services.timestamps import parse_timestamp
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -81,7 +81,6 @@ CallerDep = Annotated[Principal, Depends(read_caller)]
 def timestamp_param(value: str | None, name: str) -> datetime | None:
     """ISO-8601 only (no epoch numbers, which pydantic would quietly accept); no offset means UTC."""
     return None if value is None else parse_timestamp(value, name)
-
 
 
 def get_filters(

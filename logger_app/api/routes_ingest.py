@@ -41,8 +41,7 @@ async def ingest_log(request: Request) -> JSONResponse:
     caller = await get_principal(request, runtime)
     await reject_unknown_query(request)
     body = await _body(request, runtime, caller)
-    stored = await runtime.ingestor.ingest_one(caller, body, request.headers.get("idempotency-key"))
-    return JSONResponse({"id": stored.id, "duplicate": stored.duplicate})
+    return JSONResponse(await runtime.ingestor.ingest_one(caller, body, request.headers.get("idempotency-key")))
 
 
 @router.post(

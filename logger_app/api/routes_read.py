@@ -8,13 +8,16 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from ..services import metrics, queries, retention
 from ..services.ingest_stats import ingest_report
+from ..services.public_ids import PATTERN
 from .deps import CallerDep, FiltersDep, RuntimeDep, reject_unknown_query, timestamp_param
 from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, errors
 
 router = APIRouter(prefix="/api/v1", tags=["read"], dependencies=[Depends(reject_unknown_query)])
 ERRORS = errors(400, 401, 403, 429, 500, 503)
-# Ids are 64-bit; a larger number is a client error, not an overflow inside the driver.
-LogId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# A public id (services/public_ids.py). The pattern is documented, not enforced here, because
+# admin keys may still use the old integer ids; scope.resolve_log_id refuses everything else (400).
+LogId = Annotated[str, Path(max_length=64, json_schema_extra={"pattern": PATTERN},
+                            description="public log id, `log_` + 16 lowercase hex digits (admin keys: the old integer id works too)")]
 
 
 @router.get("/logs", response_model=LogPage, responses=ERRORS, summary="List logs, newest first (keyset pages)")
@@ -23,18 +26,18 @@ async def list_logs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
 ):
-    return await queries.list_logs(runtime.db, caller, filters, limit, cursor)
+    return await queries.list_logs(runtime.db, runtime.public_ids, caller, filters, limit, cursor)
 
 
 @router.get("/logs/{log_id}", response_model=LogFull, responses=errors(400, 401, 403, 404, 429, 500, 503),
             summary="One whole log, with payload")
 async def get_log(log_id: LogId, runtime: RuntimeDep, caller: CallerDep):
-    return await queries.get_log(runtime.db, caller, log_id)
+    return await queries.get_log(runtime.db, runtime.public_ids, caller, log_id)
 
 
 @router.delete("/logs/{log_id}", responses=errors(400, 401, 403, 404, 429, 500, 503), summary="Delete one log (admin keys; audit-logged)")
 async def delete_log(log_id: LogId, runtime: RuntimeDep, caller: CallerDep):
-    await retention.delete_log(runtime.db, caller, log_id)
+    await retention.delete_log(runtime.db, runtime.public_ids, caller, log_id)
     return {"deleted": 1}
 
 

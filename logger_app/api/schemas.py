@@ -6,6 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ..services.public_ids import PATTERN
+
+# Logs are named by an opaque public id, never by the row id (which would reveal other clients' volume).
+PUBLIC_ID = {"pattern": PATTERN, "description": "public log id: `log_` + 16 lowercase hex digits", "examples": ["log_3f9c0a12be4d7781"]}
+
 
 class ErrorDetail(BaseModel):
     field: str
@@ -39,13 +44,13 @@ class LogIn(BaseModel):
 
 
 class IngestResult(BaseModel):
-    id: int
+    id: str = Field(**PUBLIC_ID)
     duplicate: bool
 
 
 class BatchItemResult(BaseModel):
     index: int
-    id: int | None = None
+    id: str | None = Field(None, **PUBLIC_ID)
     duplicate: bool | None = None
     error: ErrorInfo | None = None
 
@@ -55,7 +60,7 @@ class BatchResult(BaseModel):
 
 
 class LogSummary(BaseModel):
-    id: int
+    id: str = Field(**PUBLIC_ID)
     client_id: str
     environment: str
     ticket_id: str
@@ -75,7 +80,7 @@ class LogFull(LogSummary):
 
 class LogPage(BaseModel):
     items: list[LogSummary]
-    next_cursor: str | None
+    next_cursor: str | None = Field(description="opaque; pass as `cursor` for the next page; null on the last")
 
 
 class CategoryStat(BaseModel):

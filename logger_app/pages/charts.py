@@ -59,7 +59,10 @@ def filled_series(points: list[dict], start: datetime, end: datetime, bucket: st
         out["errors"].append(int(p.get("errors") or 0))
         out["p50"].append(_round(p.get("p50_execution_time_seconds")))
         out["p95"].append(_round(p.get("p95_execution_time_seconds")))
-        moment += step
+        try:
+            moment += step
+        except OverflowError:  # the last bucket of year 9999
+            break
     return out
 
 

@@ -1,4 +1,6 @@
-"""/logs/{log_id}: the debugger for one agent run (header, ReAct timeline, tools, errors, raw JSON)."""
+"""/logs/{log_id}: the debugger for one agent run (header, ReAct timeline, tools, errors, raw JSON).
+
+`log_id` is the public id (admins may still use an old integer id, see scope.resolve_log_id)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,12 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from ..services import faults, queries
-from ..services.errors import NotFound
+from ..services.errors import NotFound, ValidationFailed
 from ..services.principal import AccessDenied
 from ..services.scope import LogFilters
 from . import trace_view
 from . import guard, layout
-from .view_utils import fmt_number, fmt_seconds, fmt_when, metric, parse_log_id, status_badge, to_text
+from .view_utils import fmt_number, fmt_seconds, fmt_when, log_path, metric, status_badge, to_text
 
 LOAD_TIMEOUT = 2.0
 MAX_COPY_CHARS = 1_000_000  # beyond this the clipboard copy would ship megabytes; use the download
@@ -77,7 +79,7 @@ def actions(log: dict) -> None:
     with ui.row().classes("gap-2"):
         ui.button("Copy raw log", icon="content_copy", on_click=guard.rechecked(copy)).props("flat dense")
         ui.button("Download raw log", icon="download",
-                  on_click=guard.rechecked(lambda: ui.download.from_url(f"/export/log/{int(log['id'])}.json"))).props("flat dense")
+                  on_click=guard.rechecked(lambda: ui.download.from_url(f"/export{log_path(log['id'])}.json"))).props("flat dense")
 
 
 def other_runs(log: dict, runs: list[dict]) -> None:
@@ -89,7 +91,7 @@ def other_runs(log: dict, runs: list[dict]) -> None:
         for run in runs:
             with ui.row().classes("items-center gap-3"):
                 status_badge(run["status"])
-                ui.link(fmt_when(run["executed_at"]), f"/logs/{int(run['id'])}")
+                ui.link(fmt_when(run["executed_at"]), log_path(run["id"]))
                 ui.label(fmt_seconds(run["execution_time_seconds"])).classes("text-grey-7")
 
 
@@ -127,20 +129,21 @@ def register(runtime) -> None:
         user = await guard.require_user(request, runtime)
         if isinstance(user, RedirectResponse):
             return user
-        number = parse_log_id(log_id)
+        ids = runtime.public_ids
         log, runs, storage_down = None, [], False
         try:
             async with asyncio.timeout(LOAD_TIMEOUT):
-                if number is not None:
-                    log = await queries.get_log(runtime.db, user.principal, number)
-                    same_ticket = LogFilters(ticket_id=log["ticket_id"], client_id=log["client_id"])
-                    runs = (await queries.list_logs(runtime.db, user.principal, same_ticket, OTHER_RUNS + 1))["items"]
-        except (NotFound, AccessDenied):
+                log = await queries.get_log(runtime.db, ids, user.principal, log_id)
+                same_ticket = LogFilters(ticket_id=log["ticket_id"], client_id=log["client_id"])
+                runs = (await queries.list_logs(runtime.db, ids, user.principal, same_ticket, OTHER_RUNS + 1))["items"]
+        except (NotFound, AccessDenied, ValidationFailed):  # a malformed id names no log either
             log = None
         except Exception as exc:
             if not faults.is_storage_error(exc):
                 raise
             storage_down = True
+        if log is not None and log["id"] != log_id:  # an admin's old integer URL: on to the public one
+            return RedirectResponse(log_path(log["id"]))
         with layout.frame(runtime, user, "Log detail", "logs"):
             if storage_down:
                 layout.storage_banner()

@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..db.types import utcnow
 from ..services import faults, queries
-from ..services.errors import NotFound
+from ..services.errors import NotFound, ValidationFailed
 from ..services.principal import AccessDenied
 from . import guard
-from .view_utils import PageFilters, metric, parse_log_id
+from .view_utils import PageFilters, bad_request, metric
 
 log = logging.getLogger("logger_app")
 CSV_COLUMNS = ("id", "ticket_id", "status", "client_id", "environment", "category", "confidence", "iterations",
@@ -80,8 +80,11 @@ def register(runtime) -> None:
         user, refused = await authorise(request)
         if refused is not None:
             return refused
-        filters = PageFilters.from_query(request.query_params, user.principal).log_filters()
-        rows = queries.iter_logs(runtime.db, user.principal, filters, full_rows=fmt == "jsonl",
+        try:
+            filters = PageFilters.from_query(request.query_params, user.principal).log_filters()
+        except ValidationFailed as exc:  # a dropped filter would export more than was asked for
+            return bad_request(exc)
+        rows = queries.iter_logs(runtime.db, runtime.public_ids, user.principal, filters, full_rows=fmt == "jsonl",
                                  page=FULL_PAGE if fmt == "jsonl" else 500)
         # Pull the first row before answering, so an outage is a 503 and not an empty "success".
         try:
@@ -119,12 +122,9 @@ def register(runtime) -> None:
         user, refused = await authorise(request)
         if refused is not None:
             return refused
-        number = parse_log_id(log_id)
         try:
-            if number is None:
-                raise NotFound("log not found")
-            item = await queries.get_log(runtime.db, user.principal, number)
-        except (NotFound, AccessDenied):
+            item = await queries.get_log(runtime.db, runtime.public_ids, user.principal, log_id)
+        except (NotFound, AccessDenied, ValidationFailed):  # a malformed id names no log either
             return _plain(404, "log not found")
         except Exception as exc:
             if faults.is_storage_error(exc):
@@ -132,4 +132,4 @@ def register(runtime) -> None:
             raise
         body = json.dumps(item, ensure_ascii=False, indent=2, default=str)
         return Response(body, media_type="application/json", headers={
-            "Content-Disposition": f'attachment; filename="log-{number}.json"', "Cache-Control": "no-store"})
+            "Content-Disposition": f'attachment; filename="{item["id"]}.json"', "Cache-Control": "no-store"})

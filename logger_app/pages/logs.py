@@ -11,10 +11,13 @@ from nicegui import ui
 
 from ..services import clients as client_service
 from ..services import faults, queries
+from ..services.errors import ValidationFailed
 from ..services.principal import AccessDenied
 from . import exports
 from . import guard, layout
-from .view_utils import PageFilters, fmt_number, fmt_seconds, fmt_when, metric
+from ..services.public_ids import is_public_id
+from .view_utils import (DATE_LABELS, PageFilters, bad_request, fmt_number, fmt_seconds, fmt_when, log_path, metric,
+                         problem_text)
 
 PAGE_SIZE = 50
 LIVE_SECONDS = 1.5  # "new logs appear within 2 s"
@@ -23,6 +26,7 @@ STATUS_SLOT = r"""<q-td :props="props">
   <q-badge :color="props.value === 'ERROR' ? 'negative' : (props.value === 'SUCCESS' ? 'positive' : 'grey')"
            :label="props.value" />
 </q-td>"""
+# row.id is a public id the server made (log_ + hex), never text from a log.
 TICKET_SLOT = r"""<q-td :props="props"><a class="text-primary" :href="'/logs/' + props.row.id">{{ props.value }}</a></q-td>"""
 
 
@@ -105,7 +109,8 @@ class LogsView:
     async def fetch(self, cursor: str | None) -> dict | None:
         try:
             return await asyncio.wait_for(queries.list_logs(
-                self.runtime.db, self.user.principal, self.filters.log_filters(), PAGE_SIZE, cursor), LOAD_TIMEOUT)
+                self.runtime.db, self.runtime.public_ids, self.user.principal, self.filters.log_filters(), PAGE_SIZE,
+                cursor), LOAD_TIMEOUT)
         except AccessDenied:
             return {"items": [], "next_cursor": None}
         except Exception as exc:
@@ -153,7 +158,12 @@ class LogsView:
             since=self.since.value, until=self.until.value, status=self.status.value, category=self.category.value,
             environment=self.environment.value, ticket_id=(self.ticket.value or "").strip()[:256],
         )
-        new = PageFilters.from_query({k: getattr(new, k) for k in new.__dataclass_fields__}, self.user.principal)
+        try:
+            new = PageFilters.from_query({k: getattr(new, k) for k in new.__dataclass_fields__}, self.user.principal)
+        except ValidationFailed as exc:  # e.g. 9999-12-31 picked as the end date: say so, keep the old filters
+            ui.notify(problem_text(exc, DATE_LABELS), type="warning")
+            self.since.value, self.until.value = self.filters.since or "", self.filters.until or ""
+            return
         if new == self.filters or not await self.guarded():
             return
         self.filters = new
@@ -183,8 +193,8 @@ class LogsView:
     def on_row_click(self, event) -> None:
         args = event.args if isinstance(event.args, list) else []
         row = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
-        if isinstance(row.get("id"), int):
-            ui.navigate.to(f"/logs/{row['id']}")
+        if is_public_id(row.get("id")):  # the row comes back from the browser: untrusted
+            ui.navigate.to(log_path(row["id"]))
 
     def export(self, fmt: str) -> None:
         ui.download.from_url(f"/export/logs.{fmt}?{self.filters.query_string()}")
@@ -198,7 +208,10 @@ def register(runtime) -> None:
         user = await guard.require_user(request, runtime)
         if isinstance(user, RedirectResponse):
             return user
-        filters = PageFilters.from_query(request.query_params, user.principal)
+        try:
+            filters = PageFilters.from_query(request.query_params, user.principal)
+        except ValidationFailed as exc:
+            return bad_request(exc)
         client_ids: list[str] | None = None
         categories: list[str] = []
         environments: list[str] = []

@@ -14,10 +14,12 @@ from nicegui import ui
 
 from ..services import clients as client_service
 from ..services import faults, ingest_stats, metrics, queries
+from ..services.errors import ValidationFailed
 from ..services.principal import AccessDenied
 from ..services.scope import LogFilters
+from ..services.timestamps import parse_bound, shifted
 from . import charts, guard, layout
-from .view_utils import fmt_seconds, fmt_when, parse_moment
+from .view_utils import DATE_LABELS, bad_request, fmt_seconds, fmt_when, log_path, problem_text
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 RANGE_LABELS = {"1h": "1 h", "24h": "24 h", "7d": "7 d", "30d": "30 d", "custom": "Custom"}
@@ -42,19 +44,27 @@ class OverviewState:
 
     @classmethod
     def from_query(cls, params, is_admin: bool) -> "OverviewState":
+        """Raises ValidationFailed for a date it cannot honour (a 400 naming it, as the API would)."""
         rng = params.get("range") or "24h"
-        since, until = params.get("since") or None, params.get("until") or None
-        return cls(range=rng if rng in RANGE_LABELS else "24h",
-                   since=since if parse_moment(since) else None, until=until if parse_moment(until) else None,
-                   environment=(params.get("environment") or None), client_id=(params.get("client_id") or None)
-                   if is_admin else None)
+        state = cls(range=rng if rng in RANGE_LABELS else "24h", since=params.get("since") or None,
+                    until=params.get("until") or None, environment=(params.get("environment") or None),
+                    client_id=(params.get("client_id") or None) if is_admin else None)
+        state.check()
+        return state
+
+    def check(self) -> None:
+        if self.since:
+            parse_bound(self.since, "since")
+        if self.until:
+            parse_bound(self.until, "until", end=True)
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
-        start = parse_moment(self.since) if self.range == "custom" else None
+        start = parse_bound(self.since, "since") if self.range == "custom" and self.since else None
         if start is None:
             return now - RANGES.get(self.range, RANGES["24h"]), now
-        end = parse_moment(self.until, end=True) or now
-        return start, max(end, start + timedelta(minutes=1))
+        end = parse_bound(self.until, "until", end=True) if self.until else now
+        # shifted: a start in the last minute of year 9999 has no "one minute later".
+        return start, max(end, shifted(start, timedelta(minutes=1)))
 
     def query_string(self) -> str:
         return urlencode([(k, v) for k, v in vars(self).items() if v])
@@ -86,7 +96,8 @@ def change(current, previous, kind: str, good: int) -> tuple[str, str]:
 async def load(runtime, principal, state: OverviewState) -> dict:
     start, end = state.window(datetime.now(timezone.utc))
     current = LogFilters(environment=state.environment, client_id=state.client_id, since=start, until=end)
-    previous = replace(current, since=start - (end - start), until=start)
+    # Clamped: the period before one that starts in year 1000 would begin before year 1.
+    previous = replace(current, since=shifted(start, -(end - start)), until=start)
     db, bucket = runtime.db, charts.bucket_for(start, end)
     report = await ingest_stats.ingest_report(db, principal, since=start, client_id=state.client_id)
     return {
@@ -95,7 +106,7 @@ async def load(runtime, principal, state: OverviewState) -> dict:
         "previous": await metrics.overview(db, principal, previous),
         "series": await metrics.timeseries(db, principal, current, bucket),
         "dist": await metrics.distributions(db, principal, current),
-        "recent": (await queries.list_logs(db, principal, replace(current, status="ERROR"), 10))["items"],
+        "recent": (await queries.list_logs(db, runtime.public_ids, principal, replace(current, status="ERROR"), 10))["items"],
         "ingest": [r for r in report if datetime.fromisoformat(r["hour"]) < end],
         "environments": await queries.environments(db, principal, state.client_id),
     }
@@ -159,6 +170,12 @@ class OverviewView:
         state = OverviewState(range=self.range.value or "24h", since=self.since.value or None,
                               until=self.until.value or None, environment=self.environment.value or None,
                               client_id=self.state.client_id)
+        try:
+            state.check()
+        except ValidationFailed as exc:  # e.g. 9999-12-31 picked as the end date: say so, keep the old period
+            ui.notify(problem_text(exc, DATE_LABELS), type="warning")
+            self.since.value, self.until.value = self.state.since or "", self.state.until or ""
+            return
         if state == self.state:
             return
         self.state = state
@@ -212,7 +229,7 @@ class OverviewView:
                 ui.label("No errors in this period.").classes("text-grey-7")
             for item in items:
                 with ui.row().classes("w-full items-center gap-3 no-wrap"):
-                    ui.link(item["ticket_id"][:80], f"/logs/{int(item['id'])}").classes("text-negative")
+                    ui.link(item["ticket_id"][:80], log_path(item["id"])).classes("text-negative")
                     ui.label(item["category"] or "—").classes("text-grey-7 truncate")
                     if self.user.principal.is_admin:
                         ui.label(item["client_id"]).classes("text-grey-7")
@@ -243,7 +260,10 @@ def register(runtime) -> None:
         user = await guard.require_user(request, runtime)
         if isinstance(user, RedirectResponse):
             return user
-        state = OverviewState.from_query(request.query_params, user.principal.is_admin)
+        try:
+            state = OverviewState.from_query(request.query_params, user.principal.is_admin)
+        except ValidationFailed as exc:
+            return bad_request(exc)
         client_ids = None
         if user.principal.is_admin:
             try:

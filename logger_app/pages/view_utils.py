@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
+from fastapi.responses import JSONResponse
 from nicegui import ui
 
+from ..services.errors import ValidationFailed
+from ..services.ingest import error_body
 from .guard import rechecked
 from ..services.principal import Principal
+from ..services.public_ids import is_public_id
 from ..services.scope import LogFilters
+from ..services.timestamps import parse_bound
 
 PREVIEW_CHARS = 2000  # shown at first
 EXPANDED_CHARS = 50_000  # "show more" ships at most this much; the raw download has the rest
 STATUS_COLORS = {"SUCCESS": "positive", "ERROR": "negative"}
+DATE_LABELS = {"since": "From", "until": "To"}  # as the date controls on the pages are labelled
 QUERY_FIELDS = ("status", "category", "environment", "ticket_id", "client_id", "since", "until")
 
 
@@ -84,26 +90,21 @@ def metric(metrics: Any, key: str) -> Any:
     return None if isinstance(value, bool) else value
 
 
-def parse_log_id(value: str) -> int | None:
-    """Path ids are untrusted too: anything outside BIGINT would be a database error, not a 404."""
-    if not value.isdigit() or len(value) > 18:
-        return None
-    return int(value)
+def log_path(public_id: str) -> str:
+    """The detail page of a log, by the public id the services gave it (never the row id)."""
+    if not is_public_id(public_id):  # only ever server-made, but it becomes an href
+        raise ValueError("not a public log id")
+    return f"/logs/{public_id}"
 
 
-def parse_moment(value: str | None, end: bool = False) -> datetime | None:
-    """'YYYY-MM-DD' (an end date includes that whole day) or an ISO timestamp; junk is ignored."""
-    if not value:
-        return None
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            moment = datetime.combine(day, time(), tzinfo=timezone.utc)
-            return moment + timedelta(days=1) if end else moment
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+def bad_request(exc: ValidationFailed) -> JSONResponse:
+    """A URL filter the page cannot honour: the API's 400 body, naming the field."""
+    return JSONResponse(error_body(exc), status_code=400, headers={"Cache-Control": "no-store"})
+
+
+def problem_text(exc: ValidationFailed, labels: dict[str, str]) -> str:
+    """'To: out of range': a refused filter control, as a notification names it."""
+    return "; ".join(f"{labels.get(d.field, d.field)}: {d.problem}" for d in exc.details) or exc.message
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class PageFilters:
 
     @classmethod
     def from_query(cls, params: Any, principal: Principal) -> "PageFilters":
+        """Raises ValidationFailed for a date it cannot honour; other odd values are dropped."""
         values = {f: (params.get(f) or "").strip() or None for f in QUERY_FIELDS}
         if values["status"] and values["status"].upper() not in STATUS_COLORS:
             values["status"] = None
@@ -127,9 +129,11 @@ class PageFilters:
             values["status"] = values["status"].upper()
         if not principal.is_admin:
             values["client_id"] = None  # a client user always sees exactly its own client
+        # Dates get the API's own validation: junk or one beyond year 1..9999 in UTC is refused
+        # (ValidationFailed naming the field), never silently dropped, which would widen an export.
         for f in ("since", "until"):
-            if values[f] and parse_moment(values[f]) is None:
-                values[f] = None
+            if values[f]:
+                parse_bound(values[f], f, end=f == "until")
         return cls(**{k: v[:256] if v else None for k, v in values.items()})
 
     def with_(self, **changes: Any) -> "PageFilters":
@@ -138,7 +142,8 @@ class PageFilters:
     def log_filters(self) -> LogFilters:
         return LogFilters(
             status=self.status, category=self.category, environment=self.environment, ticket_id=self.ticket_id,
-            client_id=self.client_id, since=parse_moment(self.since), until=parse_moment(self.until, end=True),
+            client_id=self.client_id, since=parse_bound(self.since, "since") if self.since else None,
+            until=parse_bound(self.until, "until", end=True) if self.until else None,
         )
 
     def query_string(self) -> str:

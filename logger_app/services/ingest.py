@@ -9,6 +9,7 @@ from ..db.types import utcnow
 from .errors import FieldProblem, Forbidden, ServiceError, TooLarge, ValidationFailed
 from .ingest_stats import IngestCounter
 from .principal import Principal
+from .public_ids import PublicIds
 from .redaction import Redactor
 from .validation import normalise_log
 from .writer import LogWriter, Stored
@@ -19,6 +20,7 @@ class Ingestor:
     writer: LogWriter
     counter: IngestCounter
     max_batch_items: int
+    public_ids: PublicIds  # results name logs by public id; the row id stays inside
     redactor: Redactor | None = None
 
     @staticmethod
@@ -28,7 +30,8 @@ class Ingestor:
             raise Forbidden("admin keys are read-only; ingest with a client's key")
         return principal.client_id
 
-    async def ingest_one(self, principal: Principal, body: Any, idempotency_key: str | None) -> Stored:
+    async def ingest_one(self, principal: Principal, body: Any, idempotency_key: str | None) -> dict[str, Any]:
+        """{"id": public id, "duplicate": bool}, once committed."""
         client_id = self._client_of(principal)
         try:
             row = normalise_log(body, client_id, utcnow(), idempotency_key)
@@ -36,7 +39,7 @@ class Ingestor:
             self.counter.reject(client_id, "validation")
             raise
         (stored,) = await self._write(client_id, [row])
-        return stored
+        return {"id": self.public_ids.encode(stored.id), "duplicate": stored.duplicate}
 
     async def ingest_batch(self, principal: Principal, body: Any) -> tuple[list[dict], bool]:
         """Store every valid item in one transaction; returns per-item results and whether all passed."""
@@ -63,7 +66,7 @@ class Ingestor:
             self.counter.count(client_id, "rejected_validation", rejected)
         if rows:
             for index, stored in zip(positions, await self._write(client_id, rows)):
-                results[index] = {"index": index, "id": stored.id, "duplicate": stored.duplicate}
+                results[index] = {"index": index, "id": self.public_ids.encode(stored.id), "duplicate": stored.duplicate}
         return results, rejected == 0
 
     async def _write(self, client_id: str, rows: list[dict]) -> list[Stored]:

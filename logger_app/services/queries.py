@@ -1,4 +1,6 @@
-"""Reading logs: list pages, one log, other runs of a ticket. All scoped by the caller."""
+"""Reading logs: list pages, one log, other runs of a ticket. All scoped by the caller.
+
+Logs leave these functions named by their public id (services/public_ids.py), never by the row id."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from ..db.engine import Database
 from ..db.models import WorkflowLog
 from .errors import NotFound
 from .principal import AccessDenied, Principal
-from .scope import LogFilters, after_cursor, effective_client, encode_cursor, scoped_select
+from .public_ids import PublicIds
+from .scope import LogFilters, after_cursor, effective_client, encode_cursor, resolve_log_id, scoped_select
 
 MAX_LIMIT = 200
 SUMMARY_COLUMNS = (
@@ -27,9 +30,9 @@ SUMMARY_COLUMNS = (
 NEWEST_FIRST = (WorkflowLog.executed_at.desc(), WorkflowLog.id.desc())
 
 
-def summary(row: Any) -> dict[str, Any]:
+def summary(ids: PublicIds, row: Any) -> dict[str, Any]:
     return {
-        "id": row.id,
+        "id": ids.encode(row.id),
         "client_id": row.client_id,
         "environment": row.environment,
         "ticket_id": row.ticket_id,
@@ -42,33 +45,33 @@ def summary(row: Any) -> dict[str, Any]:
     }
 
 
-def full(row: WorkflowLog) -> dict[str, Any]:
-    data = summary(row)
+def full(ids: PublicIds, row: WorkflowLog) -> dict[str, Any]:
+    data = summary(ids, row)
     data.update(payload=row.payload, extra=row.extra, idempotency_key=row.idempotency_key)
     return data
 
 
-async def list_logs(db: Database, principal: Principal, filters: LogFilters, limit: int = 50,
+async def list_logs(db: Database, ids: PublicIds, principal: Principal, filters: LogFilters, limit: int = 50,
                     cursor: str | None = None) -> dict[str, Any]:
     """One newest-first keyset page; `next_cursor` is None on the last page."""
     limit = max(1, min(limit, MAX_LIMIT))
-    query = after_cursor(scoped_select(principal, filters, *SUMMARY_COLUMNS), cursor)
+    query = after_cursor(ids, scoped_select(principal, filters, *SUMMARY_COLUMNS), cursor)
     query = query.order_by(*NEWEST_FIRST).limit(limit + 1)
     async with db.read_sessions()() as session:
         rows = (await session.execute(query)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].executed_at, rows[-1].id) if more else None
-    return {"items": [summary(r) for r in rows], "next_cursor": next_cursor}
+    next_cursor = encode_cursor(ids, rows[-1].executed_at, rows[-1].id) if more else None
+    return {"items": [summary(ids, r) for r in rows], "next_cursor": next_cursor}
 
 
-async def iter_logs(db: Database, principal: Principal, filters: LogFilters, full_rows: bool = False,
-                    page: int = 500) -> AsyncIterator[dict[str, Any]]:
+async def iter_logs(db: Database, ids: PublicIds, principal: Principal, filters: LogFilters,
+                    full_rows: bool = False, page: int = 500) -> AsyncIterator[dict[str, Any]]:
     """Every matching log, newest first, one keyset page at a time (exports never load all rows)."""
     cursor = None
     while True:
         columns = () if full_rows else SUMMARY_COLUMNS
-        query = after_cursor(scoped_select(principal, filters, *columns), cursor)
+        query = after_cursor(ids, scoped_select(principal, filters, *columns), cursor)
         query = query.order_by(*NEWEST_FIRST).limit(page)
         async with db.read_sessions()() as session:
             if full_rows:
@@ -76,20 +79,24 @@ async def iter_logs(db: Database, principal: Principal, filters: LogFilters, ful
             else:
                 rows = list((await session.execute(query)).all())
         for row in rows:
-            yield full(row) if full_rows else summary(row)
+            yield full(ids, row) if full_rows else summary(ids, row)
         if len(rows) < page:
             return
-        cursor = encode_cursor(rows[-1].executed_at, rows[-1].id)
+        cursor = encode_cursor(ids, rows[-1].executed_at, rows[-1].id)
 
 
-async def get_log(db: Database, principal: Principal, log_id: int) -> dict[str, Any]:
-    """The whole log. Another client's log is 'not found', exactly like a missing one."""
+async def get_log(db: Database, ids: PublicIds, principal: Principal, ref: str) -> dict[str, Any]:
+    """The whole log named by `ref` (see scope.resolve_log_id). Another client's log is 'not found',
+    exactly like a missing one; a malformed ref is ValidationFailed."""
+    log_id = resolve_log_id(ids, principal, ref)
+    if log_id is None:
+        raise NotFound("log not found")
     query = scoped_select(principal, LogFilters()).where(WorkflowLog.id == log_id)
     async with db.read_sessions()() as session:
         row = (await session.scalars(query)).first()
     if row is None:
         raise NotFound("log not found")
-    return full(row)
+    return full(ids, row)
 
 
 async def categories(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:

@@ -11,7 +11,8 @@ from ..db.models import AuditEvent, WorkflowLog
 from ..db.types import utcnow
 from .errors import Forbidden, NotFound
 from .principal import Principal
-from .scope import LogFilters, scoped_select
+from .public_ids import PublicIds
+from .scope import LogFilters, resolve_log_id, scoped_select
 
 CHUNK = 5000
 
@@ -42,14 +43,18 @@ def _admin_only(principal: Principal) -> None:
         raise Forbidden("only the service provider may delete logs")
 
 
-async def delete_log(db: Database, principal: Principal, log_id: int) -> None:
+async def delete_log(db: Database, ids: PublicIds, principal: Principal, ref: str) -> None:
     _admin_only(principal)
+    log_id = resolve_log_id(ids, principal, ref)
+    if log_id is None:
+        raise NotFound("log not found")
     async with db.writer.begin() as conn:
         found = (await conn.execute(scoped_select(principal, LogFilters(), WorkflowLog.client_id).where(WorkflowLog.id == log_id))).first()
         if found is None:
             raise NotFound("log not found")
         await conn.execute(delete(WorkflowLog).where(WorkflowLog.id == log_id))
-        await _audit(conn, principal.name, "delete_log", str(log_id), {"client_id": found.client_id})
+        # The public id, as the operator saw and typed it (also when an old integer id was used).
+        await _audit(conn, principal.name, "delete_log", ids.encode(log_id), {"client_id": found.client_id})
 
 
 async def delete_ticket(db: Database, principal: Principal, client_id: str, ticket_id: str) -> int:

@@ -14,6 +14,7 @@ from ..db.migrate import upgrade
 from .ingest import Ingestor
 from .ingest_stats import IngestCounter
 from .keys import KeyAuthenticator
+from .public_ids import PublicIds
 from .retention import prune
 from .writer import LogWriter
 
@@ -30,7 +31,13 @@ class Runtime:
         self.keys = KeyAuthenticator(self.db, ttl=settings.key_cache_seconds, timeout=settings.db_timeout_seconds)
         self.writer = LogWriter(self.db, settings.db_timeout_seconds)
         self.counter = IngestCounter(self.db)
-        self.ingestor = Ingestor(self.writer, self.counter, settings.max_batch_items, settings.redactor())
+        # Held here and passed to every service that names a log, rather than set once in a module
+        # global: one process may hold several runtimes (tests build one per app, with their own
+        # secrets), and a forgotten parameter is a TypeError where a forgotten global set-up would
+        # be a silent wrong key. Every process sharing the storage secret computes the same ids.
+        self.public_ids = PublicIds.from_secret(settings.resolved_storage_secret())
+        self.ingestor = Ingestor(self.writer, self.counter, settings.max_batch_items, self.public_ids,
+                                 settings.redactor())
         self._started = False
         self._lock = asyncio.Lock()
         self._housekeeping: asyncio.Task | None = None

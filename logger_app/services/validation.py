@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from .errors import FieldProblem, Forbidden, ValidationFailed
+from .timestamps import parse_timestamp
 
 MAX_DEPTH = 64
 ENV_RE = re.compile(r"[a-z0-9_-]{1,32}")
@@ -154,21 +155,6 @@ def check_tree(value: Any, root: str) -> None:
         elif isinstance(node, list):
             for index, child in enumerate(node):
                 stack.append((child, f"{path}[{index}]", depth + 1))
-
-
-def parse_timestamp(value: Any, field: str) -> datetime:
-    if not isinstance(value, str) or len(value) > 64:
-        raise ValidationFailed(f"{field} must be an ISO-8601 string", [FieldProblem(field, "must be an ISO-8601 string")])
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(f"{field} is not ISO-8601", [FieldProblem(field, "not an ISO-8601 timestamp")])
-    if parsed.tzinfo is None:  # documented: no offset means UTC
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    try:
-        return parsed.astimezone(timezone.utc)
-    except OverflowError:
-        raise ValidationFailed(f"{field} is out of range", [FieldProblem(field, "out of range")])
 
 
 def _fail(field: str, problem: str) -> ValidationFailed:
