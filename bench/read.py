@@ -39,11 +39,11 @@ from _common import fresh_pg_database  # noqa: E402
 from logger_app.db.engine import create_database  # noqa: E402
 from logger_app.db.migrate import upgrade  # noqa: E402
 from logger_app.demo import demo_log  # noqa: E402
-from logger_app.services import metrics, queries  # noqa: E402
-from logger_app.services.principal import Principal  # noqa: E402
+from logger_app.services.read import metrics, queries  # noqa: E402
+from logger_app.services.access.principal import Principal  # noqa: E402
 from logger_app.services.public_ids import PublicIds  # noqa: E402
-from logger_app.services.scope import LogFilters, encode_cursor  # noqa: E402
-from logger_app.services.validation import normalise_log  # noqa: E402
+from logger_app.services.read.scope import LogFilters, encode_cursor  # noqa: E402
+from logger_app.services.ingest.validation import normalise_log  # noqa: E402
 
 COLS = ("client_id", "environment", "ticket_id", "executed_at", "execution_time_seconds", "status", "category",
         "metrics", "payload", "extra", "idempotency_key", "created_at", "confidence", "iterations")

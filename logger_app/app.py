@@ -15,17 +15,20 @@ from .api.errors import envelope, install_error_handlers
 from .config import Settings, get_settings
 from .edge.middleware import EdgeMiddleware, PageMiddleware
 from .edge.proxies import TrustedProxies
-from .services.runtime import Runtime
+from .runtime import Runtime
 
 API_DESCRIPTION = """Central Logger stores one JSON log per AI-agent ticket run and serves it back,
 scoped to the client of the API key. Send the key as `X-API-Key: <key>` or
 `Authorization: Bearer <key>`. Every error is `{"error": {"code", "message", "details": [{"field", "problem"}]}}`."""
 
 
-def create_api(settings: Settings | None = None) -> FastAPI:
-    """The HTTP API alone (used by build(), and by tests that need no pages)."""
-    settings = settings or get_settings()
-    runtime = Runtime(settings)
+def create_api(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """The HTTP API alone (used by build(), and by tests that need no pages).
+
+    `runtime` lets a caller supply the collaborators (a test's writer, limiter or clock) instead
+    of reaching into private caches after the fact; by default one is built from `settings`."""
+    settings = settings or (runtime.settings if runtime is not None else get_settings())
+    runtime = runtime or Runtime(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

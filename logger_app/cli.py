@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from .config import get_settings
 from .db.engine import Database, create_database
 from .db.migrate import upgrade
-from .services import accounts, clients, keys, users
+from .services.access import accounts, clients, keys, users
 from .services.errors import ServiceError
 
 

@@ -8,7 +8,17 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .services.redaction import DEFAULT_REDACT_KEY_PARTS, DEFAULT_REDACT_KEYS
+# Key names whose values are redacted at any depth (PRIVACY.md): equal to or ending with these.
+DEFAULT_REDACT_KEYS = (
+    "pwd", "authorization", "cookie", "set_cookie", "credit_card", "card_number", "cc_number", "cvv", "cvc",
+    "iban", "ssn", "session_id",
+)
+# Matched anywhere inside the normalised name: secrets come as "secret_key", "passwordHash",
+# "aws_secret_access_key", "clientSecret", "refresh_token", "x-api-key", "credentials", ... and a
+# suffix list missed most of them.
+DEFAULT_REDACT_KEY_PARTS = (
+    "secret", "password", "passwd", "token", "apikey", "credential", "privatekey", "accesskey",
+)
 
 
 class Settings(BaseSettings):
@@ -54,17 +64,6 @@ class Settings(BaseSettings):
 
         parse_networks(value)  # a typo here would silently trust no one (or the wrong one)
         return value
-
-    def redactor(self):
-        from .services.redaction import Redactor
-
-        split = lambda text: [k.strip() for k in text.split(",") if k.strip()]  # noqa: E731
-        return Redactor(split(self.redact_keys), split(self.hash_keys), self.resolved_storage_secret(), self.redact_patterns,
-                        split(self.redact_key_parts))
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
     def resolved_storage_secret(self) -> str:
         """The configured secret, or one generated once and kept in the data dir.

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from .db.engine import Database
 from .db.models import Client, WorkflowLog
 from .db.types import utcnow
-from .services.validation import normalise_log
+from .services.ingest.validation import normalise_log
 
 CLIENTS = {"acme": "ACME Support", "globex": "Globex Helpdesk", "initech": "Initech IT"}
 CATEGORIES = ["billing", "login", "shipping", "refund", "bug_report", "account", "how_to"]

@@ -121,7 +121,7 @@ def runtime(api):
 @pytest.fixture
 async def make_key(runtime):
     """make_key('acme') -> a fresh client key (creating the client if needed); make_key(None) -> admin key."""
-    from logger_app.services import clients, keys
+    from logger_app.services.access import clients, keys
     from logger_app.services.errors import Conflict
 
     async def make(client_id: str | None) -> str:

@@ -25,7 +25,7 @@ async def user(app_env, caplog: pytest.LogCaptureFixture, request: pytest.Fixtur
     NiceGUI runs on_startup handlers as background tasks, so the app's own migration may not have
     finished when the first page is opened; migrating (and creating `admin`) here first avoids that."""
     from logger_app.db.migrate import upgrade
-    from logger_app.services.users import ensure_admin
+    from logger_app.services.access.users import ensure_admin
 
     await upgrade(app_env.database_url)
     database = create_database(app_env.database_url, app_env.db_timeout_seconds)
@@ -57,7 +57,7 @@ async def _started() -> None:
     locked, so awaiting it again waits for the first run (housekeeping tasks included)."""
     from nicegui import core
 
-    from logger_app.services.runtime import Runtime
+    from logger_app.runtime import Runtime
 
     for handler in list(core.app._startup_handlers):  # noqa: SLF001 - no public accessor
         runtime = getattr(handler, "__self__", None)

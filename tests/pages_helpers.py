@@ -13,9 +13,9 @@ from sqlalchemy import insert
 
 from logger_app.db.engine import Database
 from logger_app.db.models import WorkflowLog
-from logger_app.services import clients, users
+from logger_app.services.access import clients, users
 from logger_app.services.errors import Conflict
-from logger_app.services.validation import normalise_log
+from logger_app.services.ingest.validation import normalise_log
 from tests.conftest import public_id
 from tests.pages_fixtures import ADMIN_PASSWORD, sign_in, user, wait_for_navigation  # noqa: F401 (user: fixture)
 

@@ -9,7 +9,7 @@ import pytest
 
 from logger_app.db.engine import create_database
 from logger_app.db.migrate import upgrade_sync
-from logger_app.services import clients, sessions, users
+from logger_app.services.access import clients, sessions, users
 
 PW = "carol-password"
 

@@ -45,9 +45,9 @@ def test_demo_loads_three_clients_with_errors(cli, app_env):
     import asyncio
 
     from logger_app.db.engine import create_database
-    from logger_app.services.metrics import overview
-    from logger_app.services.principal import Principal
-    from logger_app.services.scope import LogFilters
+    from logger_app.services.read.metrics import overview
+    from logger_app.services.access.principal import Principal
+    from logger_app.services.read.scope import LogFilters
 
     async def stats():
         db = create_database(app_env.database_url)

@@ -7,7 +7,7 @@ import subprocess
 
 
 from logger_app.db.engine import create_database
-from logger_app.services import sessions
+from logger_app.services.access import sessions
 
 
 

@@ -43,7 +43,7 @@ async def faulty(request, proxy, tmp_path):
                         key_cache_seconds=5 if request.param == "warm-key-cache" else 0, _env_file=None)
     app = create_api(settings)  # Runtime.start() migrates, so the proxy forwards while it starts
     async with app.router.lifespan_context(app):
-        from logger_app.services import clients, keys
+        from logger_app.services.access import clients, keys
 
         runtime = app.state.runtime
         client_id = f"fault{time.monotonic_ns() % 10**9}"
@@ -149,7 +149,7 @@ async def test_sqlite_under_50_concurrent_writers_never_reports_locked(tmp_path,
     apps = [create_api(Settings(database_url=url, data_dir=str(tmp_path), storage_secret="s",
                                 admin_password="admin-password", _env_file=None)) for _ in range(2)]
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
-        from logger_app.services import clients, keys
+        from logger_app.services.access import clients, keys
 
         await clients.create_client(apps[0].state.runtime.db, "acme")
         key = (await keys.create_key(apps[0].state.runtime.db, "acme")).key

@@ -278,7 +278,7 @@ BODY = LOG_WITH | OBJ | JSON | st.fixed_dictionaries({"logs": st.lists(LOG_WITH 
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=BODY)
 async def test_random_json_is_never_a_5xx_and_reads_back_equal(api, key, runtime, body):
-    def stored_as(value):  # what privacy redaction (services/redaction.py) makes of it, if enabled
+    def stored_as(value):  # what privacy redaction (services/ingest/redaction.py) makes of it, if enabled
         redactor = getattr(runtime.ingestor, "redactor", None)
         return redactor.clean(value) if redactor is not None and value is not None else value
 

@@ -51,7 +51,7 @@ async def test_naive_timestamp_means_utc(api, make_key):
 
 
 async def test_missing_unknown_and_revoked_keys_get_401(api, make_key, runtime):
-    from logger_app.services import keys
+    from logger_app.services.access import keys
 
     for headers in ({}, {"X-API-Key": "lk_nope"}, {"Authorization": "Basic abc"}):
         r = await api.post("/api/v1/logs", json=LOG, headers=headers)
@@ -70,7 +70,7 @@ async def test_bad_key_is_checked_before_the_body(api):
 
 
 async def test_disabled_client_and_client_mismatch_get_403(api, make_key, runtime):
-    from logger_app.services import clients
+    from logger_app.services.access import clients
 
     key = await make_key("acme")
     r = await api.post("/api/v1/logs", json={**LOG, "client_id": "globex"}, headers=H(key))
@@ -234,7 +234,7 @@ async def test_revocation_reaches_another_process_within_the_cache_ttl(api, make
     import httpx
 
     from logger_app.app import create_api
-    from logger_app.services import keys
+    from logger_app.services.access import keys
 
     key = await make_key("acme")
     other = create_api(settings.model_copy(update={"key_cache_seconds": 1.0}))

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from logger_app.services import clients, sessions, users
+from logger_app.services.access import clients, sessions, users
+from logger_app.services.errors import LoginBusy
 
 PW = "correct-horse-battery"
 
@@ -39,7 +40,7 @@ async def _burst(db, guesses: list[str], offload, ip_of=lambda i: "10.7.7.7") ->
     async def one(i: int, guess: str):
         try:
             return await sessions.login(db, "carol", guess, ip_of(i), offload=offload)
-        except sessions.LoginBusy:
+        except LoginBusy:
             return "busy"
 
     return await asyncio.gather(*(one(i, g) for i, g in enumerate(guesses)))

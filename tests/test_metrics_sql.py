@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from logger_app.services import metrics
-from logger_app.services.principal import Principal
-from logger_app.services.scope import LogFilters
+from logger_app.services.read import metrics
+from logger_app.services.access.principal import Principal
+from logger_app.services.read.scope import LogFilters
 
 from .conftest import H
 

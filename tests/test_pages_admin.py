@@ -9,7 +9,7 @@ from nicegui import ui
 from sqlalchemy import update
 
 from logger_app.db.models import UserSession
-from logger_app.services import clients, keys, sessions, users
+from logger_app.services.access import clients, keys, sessions, users
 from tests.pages_fixtures import *  # noqa: F401,F403
 from tests.pages_fixtures import sign_in, wait_for_navigation
 

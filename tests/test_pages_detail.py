@@ -147,7 +147,7 @@ async def test_raw_download_needs_a_session(user, db):
 async def test_storage_outage_shows_banner(user, db, monkeypatch):
     [log_id] = await add_logs(db, "acme", [make_log("ANY")])
     await login(user)
-    from logger_app.services import queries
+    from logger_app.services.read import queries
 
     async def down(*args, **kwargs):
         raise ConnectionRefusedError("database is down")

@@ -166,7 +166,7 @@ async def test_xss_strings_are_plain_table_text(user, db):
 async def test_storage_outage_shows_banner(user, db, monkeypatch):
     await add_logs(db, "acme", [make_log("ANY")])
     await login(user)
-    from logger_app.services import queries
+    from logger_app.services.read import queries
 
     async def down(*args, **kwargs):
         raise ConnectionRefusedError("database is down")

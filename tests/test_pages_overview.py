@@ -8,7 +8,7 @@ from nicegui import ui
 
 from logger_app.pages import charts
 from logger_app.pages.overview import OverviewState, change
-from logger_app.services.ingest_stats import IngestCounter
+from logger_app.services.ingest.counters import IngestCounter
 from tests.pages_fixtures import db  # noqa: F401
 from tests.pages_helpers import CLIENT_PASSWORD, add_logs, client_user, eventually, login, make_log
 from tests.pages_helpers import user  # noqa: F401
@@ -130,7 +130,7 @@ def test_change_and_labels():
 
 async def test_storage_outage_shows_banner(user, db, monkeypatch):
     await login(user, next_page="/logs")
-    from logger_app.services import metrics
+    from logger_app.services.read import metrics
 
     async def down(*args, **kwargs):
         raise ConnectionRefusedError("database is down")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from logger_app.config import Settings
-from logger_app.services.ratelimit import RateLimiter, read_limiter_for
+from logger_app.services.access.ratelimit import RateLimiter
 
 from .conftest import H
 
@@ -29,7 +29,7 @@ class FrozenClock:
 def read_clock(api, runtime) -> FrozenClock:
     """The read limiter the server built from its settings, with time standing still."""
     clock = FrozenClock()
-    read_limiter_for(runtime).clock = clock
+    runtime.read_rate_limiter.clock = clock
     return clock
 
 

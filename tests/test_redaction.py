@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from logger_app.config import Settings
-from logger_app.services.keys import new_key
+from logger_app.runtime import redactor_from
+from logger_app.services.access.keys import new_key
 
 from .conftest import ROOT, H
 
@@ -100,7 +101,7 @@ async def test_configured_names_still_match_exactly_or_as_a_suffix(api, make_key
 
 
 def test_defaults_in_code_and_docs_agree():
-    from logger_app.services.redaction import DEFAULT_REDACT_KEY_PARTS, DEFAULT_REDACT_KEYS
+    from logger_app.config import DEFAULT_REDACT_KEY_PARTS, DEFAULT_REDACT_KEYS
 
     env_example = (ROOT / ".env.example").read_text()
     assert f"LOGGER_REDACT_KEYS={','.join(DEFAULT_REDACT_KEYS)}\n" in env_example
@@ -116,7 +117,7 @@ def test_defaults_in_code_and_docs_agree():
 # -- free text (LOGGER_REDACT_PATTERNS) -----------------------------------------------------
 async def test_free_text_secrets_are_scrubbed_when_patterns_are_on(api, make_key, settings):
     key = await make_key("acme")
-    ours = new_key()  # our own API key format, from services/keys.py
+    ours = new_key()  # our own API key format, from services/access/keys.py
     note = (f"curl -H 'Authorization: Bearer eyJhbGciOi.J9eyJzdWIi.OiIxMjM0' ; bearer abc-123_x; key {ours}, "
             f"aws AKIAIOSFODNN7EXAMPLE and ASIAY34FZKBOKMUTVV7A; prefix {ours[:12]} stays; "
             f"not a key: AKIA123 or AKIAIOSFODNN7EXAMPLEX")
@@ -141,6 +142,6 @@ VALUES = st.recursive(
 @hsettings(max_examples=300, deadline=None, derandomize=True)
 @given(tree=st.dictionaries(NAMES, VALUES, max_size=5))
 def test_fast_path_agrees_with_the_full_rebuild(tree):
-    redactor = Settings(_env_file=None, storage_secret="x", hash_keys="email").redactor()
+    redactor = redactor_from(Settings(_env_file=None, storage_secret="x", hash_keys="email"))
     # depth=1 skips the read-only check and always rebuilds the tree.
     assert redactor.clean(tree) == redactor.clean(tree, 1)

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from logger_app.db.models import LoginAttempt, UserSession
 from logger_app.db.types import utcnow
-from logger_app.services import accounts, clients, sessions, users
+from logger_app.services.access import accounts, clients, sessions, users
 
 PW = "correct-horse-battery"
 

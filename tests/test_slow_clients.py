@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from logger_app.services.ratelimit import RateLimiter
+from logger_app.services.access.ratelimit import RateLimiter
 
 from .conftest import H
 from .server_process import create_client_key, start_server

@@ -15,7 +15,7 @@ import pytest
 import socketio
 
 from logger_app.db.engine import create_database
-from logger_app.services import clients, sessions, users
+from logger_app.services.access import clients, sessions, users
 
 from .server_process import start_server
 

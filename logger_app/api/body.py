@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 
 from ..services.errors import FieldProblem, RequestTimeout, TooLarge, UnsupportedMediaType, ValidationFailed
-from ..services.validation import parse_json
+from ..services.ingest.validation import parse_json
 
 BODY_TIMEOUT_SECONDS = 30.0
 

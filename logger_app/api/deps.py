@@ -8,10 +8,9 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query, Request
 
 from ..services.errors import FieldProblem, ServiceError, ValidationFailed
-from ..services.principal import Principal
-from ..services.ratelimit import enforce_rate_limit, enforce_read_rate_limit
-from ..services.runtime import Runtime
-from ..services.scope import LogFilters
+from ..services.access.principal import Principal
+from ..runtime import Runtime
+from ..services.read.scope import LogFilters
 from ..services.timestamps import parse_timestamp
 
 
@@ -53,25 +52,22 @@ def presented_key(request: Request) -> str | None:
 
 
 async def _authenticate(request: Request, runtime: Runtime) -> Principal:
-    try:
-        return await runtime.keys.authenticate(presented_key(request))
-    except ServiceError as exc:
-        if exc.status in (401, 403):
-            runtime.counter.reject(None, "auth")
-        raise
+    principal = await runtime.keys.authenticate(presented_key(request))
+    request.state.client_id = principal.client_id  # whom a later refusal is counted for (api/errors.py)
+    return principal
 
 
 async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     """The caller of an ingest route, checked before the body is read (a bad key is refused unread)."""
     principal = await _authenticate(request, runtime)
-    enforce_rate_limit(runtime, principal)  # 429 + Retry-After when LOGGER_RATE_LIMIT_PER_KEY is exceeded
+    runtime.rate_limiter.check(principal)  # 429 + Retry-After when LOGGER_RATE_LIMIT_PER_KEY is exceeded
     return principal
 
 
 async def read_caller(request: Request, runtime: RuntimeDep) -> Principal:
     """The caller of every other /api/v1 route, under its own limit: reads are the expensive side."""
     principal = await _authenticate(request, runtime)
-    enforce_read_rate_limit(runtime, principal)  # 429 + Retry-After over LOGGER_READ_RATE_LIMIT_PER_KEY
+    runtime.read_rate_limiter.check(principal)  # 429 + Retry-After over LOGGER_READ_RATE_LIMIT_PER_KEY
     return principal
 
 

@@ -1,7 +1,8 @@
 """One error shape for every API failure: {"error": {"code", "message", "details": [...]}}.
 
-Never a stack trace, SQL, DSN or key in a body: unexpected errors are logged server-side under a
-request id that the response carries instead."""
+Built here and nowhere else (the dashboard's downloads use it too). Never a stack trace, SQL, DSN
+or key in a body: unexpected errors are logged server-side under a request id that the response
+carries instead. Refused ingest requests are counted here, once, from the error's `reason`."""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..services.errors import ServiceError
 from ..services.faults import is_bad_input, is_storage_error
-from ..services.ingest import error_body
-from ..services.principal import AccessDenied
 
 log = logging.getLogger("logger_app.api")
 
@@ -29,18 +28,38 @@ HTTP_CODES = {
 }
 
 
+# Refusals of these requests are ingest rejections (ingest health); an unknown key is one anywhere.
+INGEST_ROUTES = {("POST", "/api/v1/logs"), ("POST", "/api/v1/logs/batch")}
+
+
 def envelope(status: int, code: str, message: str, details: list | None = None, headers: dict | None = None) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or []}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def service_error_response(exc: ServiceError) -> JSONResponse:
-    headers = None
+def error_detail(exc: ServiceError) -> dict:
+    """The inner object of the envelope (also each refused item of a batch)."""
+    return {"code": exc.code, "message": exc.message, "details": [{"field": d.field, "problem": d.problem} for d in exc.details]}
+
+
+def service_error_response(exc: ServiceError, headers: dict | None = None) -> JSONResponse:
+    headers = dict(headers or {})
     if exc.status == 503:
-        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
     elif exc.status == 429:  # a rate-limited key learns when its bucket has a token again
-        headers = {"Retry-After": str(getattr(exc, "retry_after", 1))}
-    return JSONResponse(error_body(exc), status_code=exc.status, headers=headers)
+        headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
+    return JSONResponse({"error": error_detail(exc)}, status_code=exc.status, headers=headers or None)
+
+
+def count_rejection(request: Request, exc: ServiceError) -> None:
+    if exc.reason is None:
+        return
+    if exc.reason != "auth" and (request.method, request.scope.get("path", "")) not in INGEST_ROUTES:
+        return
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None:
+        # The caller's client once the key was accepted (api/deps.py); unattributed before that.
+        runtime.counter.reject(getattr(request.state, "client_id", None), exc.reason)
 
 
 def _field_of(loc: tuple) -> str:
@@ -51,12 +70,9 @@ def _field_of(loc: tuple) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
-    async def _service(_: Request, exc: ServiceError):
+    async def _service(request: Request, exc: ServiceError):
+        count_rejection(request, exc)
         return service_error_response(exc)
-
-    @app.exception_handler(AccessDenied)
-    async def _denied(_: Request, exc: AccessDenied):
-        return envelope(403, "forbidden", "this key may not read that client", [{"field": "client_id", "problem": "not your client"}])
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):

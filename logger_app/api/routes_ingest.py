@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ..services.errors import ServiceError
-from ..services.principal import Principal
-from ..services.runtime import Runtime
+from ..services.access.principal import Principal
+from ..runtime import Runtime
 from .body import read_json
+from .errors import error_detail
 from .deps import get_principal, reject_unknown_query
 from .schemas import BatchResult, IngestResult, errors
 
@@ -16,15 +17,6 @@ router = APIRouter(prefix="/api/v1", tags=["ingest"])
 ERRORS = errors(400, 401, 403, 408, 413, 415, 429, 500, 503)
 BATCH_SCHEMA = {"type": "object", "required": ["logs"],
                 "properties": {"logs": {"type": "array", "items": {"$ref": "#/components/schemas/LogIn"}}}}
-REASON_BY_STATUS = {413: "too_large", 400: "validation", 408: "validation", 415: "validation"}
-
-
-async def _body(request: Request, runtime: Runtime, caller: Principal):
-    try:
-        return await read_json(request, runtime.settings.max_body_bytes)
-    except ServiceError as exc:
-        runtime.counter.reject(caller.client_id, REASON_BY_STATUS.get(exc.status, "validation"))
-        raise
 
 
 @router.post(
@@ -40,7 +32,7 @@ async def ingest_log(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     caller = await get_principal(request, runtime)
     await reject_unknown_query(request)
-    body = await _body(request, runtime, caller)
+    body = await read_json(request, runtime.settings.max_body_bytes)
     return JSONResponse(await runtime.ingestor.ingest_one(caller, body, request.headers.get("idempotency-key")))
 
 
@@ -55,6 +47,9 @@ async def ingest_batch(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     caller = await get_principal(request, runtime)
     await reject_unknown_query(request)
-    body = await _body(request, runtime, caller)
+    body = await read_json(request, runtime.settings.max_body_bytes)
     results, all_ok = await runtime.ingestor.ingest_batch(caller, body)
+    for item in results:
+        if isinstance(item.get("error"), ServiceError):
+            item["error"] = error_detail(item["error"])
     return JSONResponse({"results": results}, status_code=200 if all_ok else 207)

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from ..services import metrics, queries, retention
-from ..services.ingest_stats import ingest_report
+from ..services.read import metrics, queries
+from ..services import retention
+from ..services.read.ingest_report import ingest_report
 from ..services.public_ids import PATTERN
 from .deps import CallerDep, FiltersDep, RuntimeDep, reject_unknown_query, timestamp_param
 from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, errors

@@ -1,6 +1,6 @@
 """Aggregate SQL that differs between SQLite and PostgreSQL: time buckets, percentiles, sort memory.
 
-The services build the tenant-scoped SELECT (services/scope.py); these functions only wrap it."""
+The services build the tenant-scoped SELECT (services/read/scope.py); these functions only wrap it."""
 
 from __future__ import annotations
 

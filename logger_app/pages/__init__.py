@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..services.runtime import Runtime
+from ..runtime import Runtime
 
 
 def register_pages(runtime: Runtime) -> None:

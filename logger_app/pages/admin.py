@@ -12,10 +12,10 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 
-from ..services import accounts
-from ..services import clients as client_svc
-from ..services import keys as key_svc
-from ..services import users as user_svc
+from ..services.access import accounts
+from ..services.access import clients as client_svc
+from ..services.access import keys as key_svc
+from ..services.access import users as user_svc
 from ..services.errors import ServiceError
 from ..services.faults import is_storage_error
 from .guard import PageUser, forbidden_page, require_user, still_valid

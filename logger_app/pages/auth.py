@@ -17,7 +17,8 @@ from nicegui import app as ui_app
 from nicegui import run, ui
 
 from ..edge.middleware import BROWSER_COOKIE
-from ..services import sessions
+from ..services.access import sessions
+from ..services.errors import LoginBusy
 from ..services.faults import is_storage_error
 from .guard import COOKIE, logout_token, page_user, safe_next
 from .layout import storage_banner
@@ -74,7 +75,7 @@ def register(runtime) -> None:
             try:
                 ticket = await sessions.login(runtime.db, username.value or "", password.value or "", ip,
                                               offload=run.io_bound, browser=browser)
-            except sessions.LoginBusy as exc:
+            except LoginBusy as exc:
                 error.text, error.visible = exc.message, True
                 return
             except Exception as exc:

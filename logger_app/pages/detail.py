@@ -11,10 +11,11 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from ..services import faults, queries
+from ..services import faults
+from ..services.read import queries
 from ..services.errors import NotFound, ValidationFailed
-from ..services.principal import AccessDenied
-from ..services.scope import LogFilters
+from ..services.errors import AccessDenied
+from ..services.read.scope import LogFilters
 from . import trace_view
 from . import guard, layout
 from .view_utils import fmt_number, fmt_seconds, fmt_when, log_path, metric, status_badge, to_text

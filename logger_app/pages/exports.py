@@ -16,9 +16,11 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..db.types import utcnow
-from ..services import faults, queries
+from ..services import faults
+from ..services.read import queries
 from ..services.errors import NotFound, ValidationFailed
-from ..services.principal import AccessDenied
+from ..services.errors import AccessDenied
+from ..api.errors import HTTP_CODES, envelope
 from . import guard
 from .view_utils import PageFilters, bad_request, metric
 
@@ -29,8 +31,7 @@ FULL_PAGE = 100  # full rows carry payloads (up to ~1 MiB each): smaller keyset 
 
 
 def _plain(status: int, message: str) -> Response:
-    return JSONResponse({"error": {"code": "error", "message": message}}, status_code=status,
-                        headers={"Cache-Control": "no-store"})
+    return envelope(status, HTTP_CODES.get(status, "error"), message, headers={"Cache-Control": "no-store"})
 
 
 def _csv_cell(value: Any) -> Any:

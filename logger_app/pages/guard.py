@@ -21,8 +21,8 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import context, ui
 
-from ..services import sessions
-from ..services.principal import Principal
+from ..services.access import sessions
+from ..services.access.principal import Principal
 
 COOKIE = "cl_session"
 # Set on the NiceGUI Client of a page built for a signed-in user: its sockets must prove that

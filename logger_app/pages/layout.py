@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
-from ..services import users
+from ..services.access import users
 from .guard import PageUser, logout_token, still_valid
 
 ALL_CLIENTS = ""

@@ -9,10 +9,11 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from ..services import clients as client_service
-from ..services import faults, queries
+from ..services.access import clients as client_service
+from ..services import faults
+from ..services.read import queries
 from ..services.errors import ValidationFailed
-from ..services.principal import AccessDenied
+from ..services.errors import AccessDenied
 from . import exports
 from . import guard, layout
 from ..services.public_ids import is_public_id

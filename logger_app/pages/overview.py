@@ -12,11 +12,13 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from ..services import clients as client_service
-from ..services import faults, ingest_stats, metrics, queries
+from ..services.access import clients as client_service
+from ..services import faults
+from ..services.read.ingest_report import ingest_report
+from ..services.read import metrics, queries
 from ..services.errors import ValidationFailed
-from ..services.principal import AccessDenied
-from ..services.scope import LogFilters
+from ..services.errors import AccessDenied
+from ..services.read.scope import LogFilters
 from ..services.timestamps import parse_bound, shifted
 from . import charts, guard, layout
 from .view_utils import DATE_LABELS, bad_request, fmt_seconds, fmt_when, log_path, problem_text
@@ -99,7 +101,7 @@ async def load(runtime, principal, state: OverviewState) -> dict:
     # Clamped: the period before one that starts in year 1000 would begin before year 1.
     previous = replace(current, since=shifted(start, -(end - start)), until=start)
     db, bucket = runtime.db, charts.bucket_for(start, end)
-    report = await ingest_stats.ingest_report(db, principal, since=start, client_id=state.client_id)
+    report = await ingest_report(db, principal, since=start, client_id=state.client_id)
     return {
         "start": start, "end": end, "bucket": bucket,
         "current": await metrics.overview(db, principal, current),

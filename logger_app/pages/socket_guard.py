@@ -32,7 +32,7 @@ from nicegui.client import Client
 from starlette.requests import cookie_parser
 
 from ..edge.middleware import BROWSER_COOKIE
-from ..services import sessions
+from ..services.access import sessions
 from .guard import COOKIE, OWNER_ATTR
 
 log = logging.getLogger("logger_app")

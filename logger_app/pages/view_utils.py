@@ -15,11 +15,11 @@ from fastapi.responses import JSONResponse
 from nicegui import ui
 
 from ..services.errors import ValidationFailed
-from ..services.ingest import error_body
+from ..api.errors import service_error_response
 from .guard import rechecked
-from ..services.principal import Principal
+from ..services.access.principal import Principal
 from ..services.public_ids import is_public_id
-from ..services.scope import LogFilters
+from ..services.read.scope import LogFilters
 from ..services.timestamps import parse_bound
 
 PREVIEW_CHARS = 2000  # shown at first
@@ -99,7 +99,7 @@ def log_path(public_id: str) -> str:
 
 def bad_request(exc: ValidationFailed) -> JSONResponse:
     """A URL filter the page cannot honour: the API's 400 body, naming the field."""
-    return JSONResponse(error_body(exc), status_code=400, headers={"Cache-Control": "no-store"})
+    return service_error_response(exc, headers={"Cache-Control": "no-store"})
 
 
 def problem_text(exc: ValidationFailed, labels: dict[str, str]) -> str:

@@ -10,9 +10,9 @@ from ..db.engine import Database
 from ..db.models import AuditEvent, WorkflowLog
 from ..db.types import utcnow
 from .errors import Forbidden, NotFound
-from .principal import Principal
+from .access.principal import Principal
 from .public_ids import PublicIds
-from .scope import LogFilters, resolve_log_id, scoped_select
+from .read.scope import LogFilters, resolve_log_id, scoped_select
 
 CHUNK = 5000
 

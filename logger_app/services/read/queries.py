@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..db.engine import Database
-from ..db.models import WorkflowLog
-from .errors import NotFound
-from .principal import AccessDenied, Principal
-from .public_ids import PublicIds
+from ...db.engine import Database
+from ...db.models import WorkflowLog
+from ..errors import NotFound
+from ..access.principal import Principal
+from ..errors import AccessDenied
+from ..public_ids import PublicIds
 from .scope import LogFilters, after_cursor, effective_client, encode_cursor, resolve_log_id, scoped_select
 
 MAX_LIMIT = 200
@@ -111,12 +112,3 @@ async def environments(db: Database, principal: Principal, client_id: str | None
     query = query.order_by(WorkflowLog.environment).limit(100)
     async with db.read_sessions()() as session:
         return [e for (e,) in (await session.execute(query)).all()]
-
-
-def can_see_client(principal: Principal, client_id: str | None) -> bool:
-    try:
-        effective_client(principal, client_id)
-        return True
-    except AccessDenied:
-        return False
-

@@ -13,16 +13,6 @@ from typing import Any
 
 REDACTED = "[REDACTED]"
 # Matched against the whole normalised name (exact or suffix): "session_id", "user_ssn", "Set-Cookie".
-DEFAULT_REDACT_KEYS = (
-    "pwd", "authorization", "cookie", "set_cookie", "credit_card", "card_number", "cc_number", "cvv", "cvc",
-    "iban", "ssn", "session_id",
-)
-# Matched anywhere inside the normalised name: secrets come as "secret_key", "passwordHash",
-# "aws_secret_access_key", "clientSecret", "refresh_token", "x-api-key", "credentials", ... and a
-# suffix list missed most of them.
-DEFAULT_REDACT_KEY_PARTS = (
-    "secret", "password", "passwd", "token", "apikey", "credential", "privatekey", "accesskey",
-)
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 # RFC 6750 bearer credentials ("Bearer" is case-insensitive in HTTP); the scheme word is kept.

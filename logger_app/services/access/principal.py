@@ -22,7 +22,3 @@ class Principal:
     @classmethod
     def for_client(cls, client_id: str, name: str = "", **kw) -> "Principal":
         return cls(client_id=client_id, is_admin=False, name=name or client_id, **kw)
-
-
-class AccessDenied(Exception):
-    """The principal asked for a client it may not see."""

@@ -8,7 +8,6 @@ acknowledged log is always durable."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 from dataclasses import dataclass, field
@@ -19,10 +18,10 @@ import orjson
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from ..db.engine import Database
-from ..db.models import WorkflowLog
-from .errors import StorageUnavailable
-from .faults import is_storage_error
+from ...db.engine import Database
+from ...db.models import WorkflowLog
+from ..errors import StorageUnavailable
+from ..faults import is_storage_error
 
 log = logging.getLogger("logger_app.writer")
 
@@ -106,7 +105,6 @@ class LogWriter:
     def start(self) -> None:
         if len(self._tasks) == self.flushers and not any(t.done() for t in self._tasks):
             return
-        _freeze_startup_heap()
         loop = asyncio.get_running_loop()
         self._tasks = [t for t in self._tasks if not t.done()]
         while len(self._tasks) < self.flushers:
@@ -256,20 +254,6 @@ class LogWriter:
         for position, new_id in zip(order, inserted):
             ids[position] = new_id
         return ids
-
-
-_frozen = False
-
-
-def _freeze_startup_heap() -> None:
-    """Move everything alive at start-up (NiceGUI, FastAPI, SQLAlchemy: ~700k objects) out of the
-    garbage collector's reach. Parsing a 1 MiB batch creates ~100k containers that survive long
-    enough to trigger full collections, and each traversed that whole start-up heap: ~30% of batch
-    ingest time in the profile. Once per process; those objects live as long as it anyway."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.freeze()
 
 
 def _expire(future: asyncio.Future) -> None:

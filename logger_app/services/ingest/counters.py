@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..db.engine import Database
-from ..db.models import IngestStat
-from ..db.types import utcnow
-from .principal import Principal
-from .scope import scope_condition
+from ...db.engine import Database
+from ...db.models import IngestStat
+from ...db.types import utcnow
 
 log = logging.getLogger("logger_app.ingest_stats")
 
@@ -40,7 +37,8 @@ class IngestCounter:
             self._pending[(client_id or UNKNOWN_CLIENT, hour_of(utcnow()))][column] += n
 
     def reject(self, client_id: str | None, reason: str) -> None:
-        self.count(client_id, f"rejected_{reason}")
+        if reason in REASONS:  # a reason without a column (rate_limited) is not counted
+            self.count(client_id, f"rejected_{reason}")
 
     async def flush(self) -> None:
         if not self._pending:
@@ -63,26 +61,3 @@ class IngestCounter:
             for key, counts in pending.items():
                 self._pending[key].update(counts)
             log.warning("could not store ingest counters yet: %s", type(exc).__name__)
-
-
-async def ingest_report(db: Database, principal: Principal, since: datetime | None = None,
-                        client_id: str | None = None) -> list[dict]:
-    """Per client and hour, newest first, scoped like every other read."""
-    since = since or utcnow() - timedelta(hours=24)
-    query = select(IngestStat).where(IngestStat.hour >= hour_of(since))
-    condition = scope_condition(IngestStat.client_id, principal, client_id)
-    if condition is not None:
-        query = query.where(condition)
-    query = query.order_by(IngestStat.hour.desc(), IngestStat.client_id)
-    async with db.read_sessions()() as session:
-        rows = (await session.scalars(query)).all()
-    return [
-        {
-            "client_id": r.client_id or None,
-            "hour": r.hour.isoformat(),
-            "accepted": r.accepted,
-            "duplicates": r.duplicates,
-            "rejected": {reason: getattr(r, f"rejected_{reason}") for reason in REASONS},
-        }
-        for r in rows
-    ]

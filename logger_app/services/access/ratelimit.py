@@ -6,31 +6,17 @@ a key may send up to N times the limit. That is enough to stop one runaway agent
 others on a single node; a shared limit would need the database or Redis on every request. Ingest
 and reads count in separate buckets, so a key that polls the dashboards cannot lose its writes.
 
-Hooks (api/deps.py, after authenticate):
-    get_principal (ingest routes): enforce_rate_limit(runtime, principal)
-    read_caller (every other /api/v1 route): enforce_read_rate_limit(runtime, principal)
-Both raise RateLimited: 429 + Retry-After once the key's bucket is empty.
+The runtime holds one limiter of each kind (runtime.rate_limiter, runtime.read_rate_limiter);
+api/deps.py calls `.check(principal)` right after authenticating. Both raise RateLimited: 429 + Retry-After once the key's bucket is empty.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
-from .errors import FieldProblem, ServiceError
+from ..errors import RateLimited
 from .principal import Principal
-
-
-class RateLimited(ServiceError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, retry_after: float):
-        seconds = max(1, math.ceil(retry_after))
-        super().__init__(f"too many requests for this API key; retry after {seconds} s",
-                         [FieldProblem("api_key", "rate limit exceeded")])
-        self.retry_after = seconds
 
 
 class RateLimiter:
@@ -81,28 +67,6 @@ class RateLimiter:
 READ_BURST_SECONDS = 2.0
 
 
-def limiter_for(runtime: Any) -> RateLimiter:
-    """The runtime's ingest limiter, created on first use from settings.rate_limit_per_key (0 if unset)."""
-    limiter = getattr(runtime, "rate_limiter", None)
-    if limiter is None:
-        limiter = RateLimiter(getattr(runtime.settings, "rate_limit_per_key", 0) or 0)
-        runtime.rate_limiter = limiter
-    return limiter
-
-
-def read_limiter_for(runtime: Any) -> RateLimiter:
-    """The runtime's read limiter, created on first use from settings.read_rate_limit_per_key."""
-    limiter = getattr(runtime, "read_rate_limiter", None)
-    if limiter is None:
-        rate = getattr(runtime.settings, "read_rate_limit_per_key", 0) or 0
-        limiter = RateLimiter(rate, burst=max(1.0, rate * READ_BURST_SECONDS))
-        runtime.read_rate_limiter = limiter
-    return limiter
-
-
-def enforce_rate_limit(runtime: Any, principal: Principal) -> None:
-    limiter_for(runtime).check(principal)
-
-
-def enforce_read_rate_limit(runtime: Any, principal: Principal) -> None:
-    read_limiter_for(runtime).check(principal)
+def read_limiter(rate: float) -> RateLimiter:
+    """The read routes' limiter: `rate` a second, in bursts of READ_BURST_SECONDS' worth."""
+    return RateLimiter(rate, burst=max(1.0, rate * READ_BURST_SECONDS))

@@ -15,9 +15,9 @@ from passlib.context import CryptContext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..db.engine import Database
-from ..db.models import Client, User
-from .errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from ...db.engine import Database
+from ...db.models import Client, User
+from ..errors import Conflict, FieldProblem, NotFound, ValidationFailed
 
 log = logging.getLogger("logger_app")
 

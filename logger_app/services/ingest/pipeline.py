@@ -1,15 +1,19 @@
-"""Ingest: validate, store (group commit), count. The HTTP layer only moves bytes in and out."""
+"""Ingest: validate, redact, store (group commit), count. The HTTP layer only moves bytes in and out.
+
+Refusals are raised, never counted here: each front door counts a refused request once, from the
+error's `reason` (api/errors.py). What is counted here are outcomes of requests that got in:
+accepted, duplicates, and the items of a batch that were refused while the rest was stored."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from ..db.types import utcnow
-from .errors import FieldProblem, Forbidden, ServiceError, TooLarge, ValidationFailed
-from .ingest_stats import IngestCounter
-from .principal import Principal
-from .public_ids import PublicIds
+from ...db.types import utcnow
+from ..errors import FieldProblem, ReadOnlyKey, ServiceError, TooLarge, ValidationFailed
+from .counters import IngestCounter
+from ..access.principal import Principal
+from ..public_ids import PublicIds
 from .redaction import Redactor
 from .validation import normalise_log
 from .writer import LogWriter, Stored
@@ -27,29 +31,25 @@ class Ingestor:
     def _client_of(principal: Principal) -> str:
         if principal.client_id is None:
             # Logs always belong to a client, and the client comes from the key: provider keys read.
-            raise Forbidden("admin keys are read-only; ingest with a client's key")
+            raise ReadOnlyKey("admin keys are read-only; ingest with a client's key")
         return principal.client_id
 
     async def ingest_one(self, principal: Principal, body: Any, idempotency_key: str | None) -> dict[str, Any]:
         """{"id": public id, "duplicate": bool}, once committed."""
         client_id = self._client_of(principal)
-        try:
-            row = normalise_log(body, client_id, utcnow(), idempotency_key)
-        except ServiceError:
-            self.counter.reject(client_id, "validation")
-            raise
+        row = normalise_log(body, client_id, utcnow(), idempotency_key)
         (stored,) = await self._write(client_id, [row])
         return {"id": self.public_ids.encode(stored.id), "duplicate": stored.duplicate}
 
     async def ingest_batch(self, principal: Principal, body: Any) -> tuple[list[dict], bool]:
-        """Store every valid item in one transaction; returns per-item results and whether all passed."""
+        """Store every valid item in one transaction; returns per-item results and whether all passed.
+
+        A refused item's result holds its ServiceError under "error" (the front door renders it)."""
         client_id = self._client_of(principal)
         if not isinstance(body, dict) or not isinstance(body.get("logs"), list):
-            self.counter.reject(client_id, "validation")
             raise ValidationFailed("body must be {\"logs\": [...]}", [FieldProblem("logs", "must be an array of log objects")])
         items = body["logs"]
         if len(items) > self.max_batch_items:
-            self.counter.reject(client_id, "too_large")
             raise TooLarge(f"at most {self.max_batch_items} logs per batch",
                            [FieldProblem("logs", f"has {len(items)} items, the limit is {self.max_batch_items}")])
         now = utcnow()
@@ -60,7 +60,7 @@ class Ingestor:
                 rows.append(normalise_log(item, client_id, now, prefix=f"logs[{index}]."))
                 positions.append(index)
             except ServiceError as exc:
-                results[index] = {"index": index, "error": error_body(exc)["error"]}
+                results[index] = {"index": index, "error": exc}
         rejected = len(items) - len(rows)
         if rejected:
             self.counter.count(client_id, "rejected_validation", rejected)
@@ -72,23 +72,9 @@ class Ingestor:
     async def _write(self, client_id: str, rows: list[dict]) -> list[Stored]:
         if self.redactor is not None:
             rows = [self.redactor.apply(row) for row in rows]
-        try:
-            stored = await self.writer.write(rows)
-        except ServiceError as exc:
-            if exc.status == 503:
-                self.counter.reject(client_id, "unavailable")
-            raise
+        stored = await self.writer.write(rows)
         dupes = sum(s.duplicate for s in stored)
         self.counter.count(client_id, "accepted", len(stored) - dupes)
         self.counter.count(client_id, "duplicates", dupes)
         return stored
 
-
-def error_body(exc: ServiceError) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": exc.code,
-            "message": exc.message,
-            "details": [{"field": d.field, "problem": d.problem} for d in exc.details],
-        }
-    }

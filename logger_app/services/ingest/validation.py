@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from .errors import FieldProblem, Forbidden, ValidationFailed
-from .timestamps import parse_timestamp
+from ..errors import FieldProblem, Forbidden, ValidationFailed
+from ..timestamps import parse_timestamp
 
 MAX_DEPTH = 64
 ENV_RE = re.compile(r"[a-z0-9_-]{1,32}")

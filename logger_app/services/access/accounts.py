@@ -11,11 +11,11 @@ import asyncio
 
 from sqlalchemy import select, update
 
-from ..db.engine import Database
-from ..db.models import User, UserSession
-from ..db.types import utcnow
+from ...db.engine import Database
+from ...db.models import User, UserSession
+from ...db.types import utcnow
 from . import clients, users
-from .errors import NotFound
+from ..errors import NotFound
 from .users import Offload
 
 

@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from ..db.models import WorkflowLog
-from .errors import FieldProblem, ValidationFailed
-from .principal import AccessDenied, Principal
-from .public_ids import MAX_ROW_ID, PublicIds
-from .timestamps import parse_timestamp
+from ...db.models import WorkflowLog
+from ..errors import FieldProblem, ValidationFailed
+from ..access.principal import Principal
+from ..errors import AccessDenied
+from ..public_ids import MAX_ROW_ID, PublicIds
+from ..timestamps import parse_timestamp
 
 
 @dataclass(frozen=True)

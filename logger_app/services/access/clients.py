@@ -7,9 +7,9 @@ import re
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..db.engine import Database
-from ..db.models import Client
-from .errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from ...db.engine import Database
+from ...db.models import Client
+from ..errors import Conflict, FieldProblem, NotFound, ValidationFailed
 
 CLIENT_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 

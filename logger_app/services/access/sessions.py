@@ -20,10 +20,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
-from ..db.engine import Database
-from ..db.models import Client, LoginAttempt, User, UserSession
-from ..db.types import utcnow
-from .errors import ServiceError
+from ...db.engine import Database
+from ...db.models import Client, LoginAttempt, User, UserSession
+from ...db.types import utcnow
+from ..errors import LoginBusy
 from .principal import Principal
 from .users import Offload, authenticate_user
 
@@ -77,14 +77,6 @@ _verifying = 0  # a plain counter, not an asyncio.Semaphore: refusing never wait
 # Throttled attempts wait about as long as a real verification, so the answer time does not tell
 # an attacker that the lock is on (8 ms vs 200 ms before). Refreshed from real verifications.
 _typical_verify_seconds = 0.2
-
-
-class LoginBusy(ServiceError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self) -> None:
-        super().__init__("too many sign-ins at once; try again in a moment")
 
 
 def _counted_failures(username: str, ip: str):

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import case, func
 
-from ..db import aggregates
-from ..db.engine import Database
-from ..db.models import WorkflowLog
-from .principal import Principal
+from ...db import aggregates
+from ...db.engine import Database
+from ...db.models import WorkflowLog
+from ..access.principal import Principal
 from .scope import LogFilters, scoped_select
 
 CONFIDENCE_BUCKETS = 10

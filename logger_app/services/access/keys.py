@@ -13,11 +13,11 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from ..db.engine import Database
-from ..db.models import ApiKey, Client
-from ..db.types import utcnow
-from .faults import run_with_deadline
-from .errors import Forbidden, NotFound, StorageUnavailable, Unauthorized
+from ...db.engine import Database
+from ...db.models import ApiKey, Client
+from ...db.types import utcnow
+from ..faults import run_with_deadline
+from ..errors import Forbidden, NotFound, StorageUnavailable, Unauthorized
 from .principal import Principal
 
 PREFIX_LEN = 12
@@ -155,7 +155,3 @@ class KeyAuthenticator:
 
 def key_status(row: ApiKey) -> str:
     return "revoked" if row.revoked_at else "active"
-
-
-def fmt_time(value: datetime | None) -> str:
-    return value.isoformat() if value else ""
