@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 
 from ..services.access import accounts
@@ -17,8 +16,7 @@ from ..services.access import clients as client_svc
 from ..services.access import keys as key_svc
 from ..services.access import users as user_svc
 from ..services.errors import ServiceError
-from ..services.faults import is_storage_error
-from .guard import PageUser, forbidden_page, require_user, still_valid
+from .guard import PageUser, dashboard_page, still_valid, storage_outage
 from .layout import frame, storage_banner
 
 
@@ -34,14 +32,13 @@ def _admin_action(runtime, user: PageUser, work: Callable[[], Awaitable[None]],
         if not await still_valid(runtime, user) or user.role != "admin":
             ui.navigate.to("/login")
             return
-        try:
-            await work()
-        except ServiceError as exc:
-            ui.notify(exc.message, type="negative")
-            return
-        except Exception as exc:
-            if not is_storage_error(exc):
-                raise
+        with storage_outage() as outage:
+            try:
+                await work()
+            except ServiceError as exc:
+                ui.notify(exc.message, type="negative")
+                return
+        if outage.down:
             ui.notify("Storage unavailable — try again shortly", type="negative")
             return
         if after:
@@ -50,32 +47,11 @@ def _admin_action(runtime, user: PageUser, work: Callable[[], Awaitable[None]],
     return handler
 
 
-async def _page_start(request: Request, runtime, title: str, active: str):
-    """The admin user, or what to return instead (a redirect, or None after a 403/outage body)."""
-    try:
-        u = await require_user(request, runtime)
-    except Exception as exc:
-        if not is_storage_error(exc):
-            raise
-        storage_banner()
-        return None
-    if isinstance(u, RedirectResponse):
-        return u
-    if u.role != "admin":
-        with frame(runtime, u, "Not allowed", active=""):
-            forbidden_page()
-        return None
-    return u
-
-
 def register(runtime) -> None:
     db = runtime.db
 
-    @ui.page("/admin/clients", title="Clients · Central Logger")
-    async def clients_page(request: Request):
-        u = await _page_start(request, runtime, "Clients", "clients")
-        if not isinstance(u, PageUser):
-            return u
+    @dashboard_page(runtime, "/admin/clients", title="Clients · Central Logger", admin=True)
+    async def clients_page(request: Request, u: PageUser):
 
         def show_key_once(created: key_svc.CreatedKey) -> None:
             # Built outside the refreshable listing, which the same click is about to rebuild.
@@ -91,12 +67,10 @@ def register(runtime) -> None:
 
         @ui.refreshable
         async def listing() -> None:
-            try:
+            with storage_outage() as outage:
                 all_clients = await client_svc.list_clients(db)
                 all_keys = await key_svc.list_keys(db)
-            except Exception as exc:
-                if not is_storage_error(exc):
-                    raise
+            if outage.down:
                 storage_banner()
                 return
             if not all_clients:
@@ -151,11 +125,8 @@ def register(runtime) -> None:
                     .mark("create-client")
             await listing()
 
-    @ui.page("/admin/users", title="Users · Central Logger")
-    async def users_page(request: Request):
-        u = await _page_start(request, runtime, "Users", "users")
-        if not isinstance(u, PageUser):
-            return u
+    @dashboard_page(runtime, "/admin/users", title="Users · Central Logger", admin=True)
+    async def users_page(request: Request, u: PageUser):
 
         def reset_dialog(username: str, user_id: int) -> None:
             with dialog_host, ui.dialog() as dialog, ui.card().classes("gap-3"):
@@ -172,11 +143,9 @@ def register(runtime) -> None:
 
         @ui.refreshable
         async def listing() -> None:
-            try:
+            with storage_outage() as outage:
                 everyone = await user_svc.list_users(db)
-            except Exception as exc:
-                if not is_storage_error(exc):
-                    raise
+            if outage.down:
                 storage_banner()
                 return
             for acct in everyone:
@@ -199,13 +168,11 @@ def register(runtime) -> None:
                     ui.button("Reset password", on_click=lambda a=acct: reset_dialog(a.username, a.id)) \
                         .props("flat dense").mark(f"reset-{acct.username}")
 
-        try:
+        client_ids: list[str] = []
+        with storage_outage() as outage:
             client_ids = [c.id for c in await client_svc.list_clients(db)]
-        except Exception as exc:
-            if not is_storage_error(exc):
-                raise
+        if outage.down:
             storage_banner()
-            client_ids = []
 
         with frame(runtime, u, "Users", "users"):
             dialog_host = ui.element()

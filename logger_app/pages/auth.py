@@ -19,8 +19,7 @@ from nicegui import run, ui
 from ..edge.middleware import BROWSER_COOKIE
 from ..services.access import sessions
 from ..services.errors import LoginBusy
-from ..services.faults import is_storage_error
-from .guard import COOKIE, logout_token, page_user, safe_next
+from .guard import COOKIE, logout_token, page_user, safe_next, storage_outage
 from .layout import storage_banner
 
 
@@ -43,12 +42,10 @@ def register(runtime) -> None:
     @ui.page("/login", title="Sign in · Central Logger")
     async def login_page(request: Request, next: str = "/"):  # noqa: A002 - the query parameter's name
         target = safe_next(next)
-        try:
+        with storage_outage() as outage:
             if await page_user(request, runtime) is not None:
                 return RedirectResponse(target, status_code=303)
-        except Exception as exc:
-            if not is_storage_error(exc):
-                raise
+        if outage.down:
             storage_banner()
         ip = _client_ip(request)
         browser = request.cookies.get(BROWSER_COOKIE) or ""
@@ -72,20 +69,20 @@ def register(runtime) -> None:
                 return
             in_flight = True
             button.disable()
+            ticket = None
             try:
-                ticket = await sessions.login(runtime.db, username.value or "", password.value or "", ip,
-                                              offload=run.io_bound, browser=browser)
+                with storage_outage() as outage:
+                    ticket = await sessions.login(runtime.db, username.value or "", password.value or "", ip,
+                                                  offload=run.io_bound, browser=browser)
             except LoginBusy as exc:
                 error.text, error.visible = exc.message, True
-                return
-            except Exception as exc:
-                if not is_storage_error(exc):
-                    raise
-                error.text, error.visible = "Storage unavailable — please try again shortly.", True
                 return
             finally:
                 in_flight = False
                 button.enable()
+            if outage.down:
+                error.text, error.visible = "Storage unavailable — please try again shortly.", True
+                return
             if ticket is None:
                 password.value = ""
                 error.text, error.visible = sessions.LOGIN_FAILED, True

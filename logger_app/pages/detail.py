@@ -11,7 +11,6 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from ..services import faults
 from ..services.read import queries
 from ..services.errors import NotFound, ValidationFailed
 from ..services.errors import AccessDenied
@@ -125,28 +124,22 @@ def body(log: dict, runs: list[dict]) -> None:
 
 
 def register(runtime) -> None:
-    @ui.page("/logs/{log_id}", title="Log · Central Logger")
-    async def detail_page(request: Request, log_id: str):
-        user = await guard.require_user(request, runtime)
-        if isinstance(user, RedirectResponse):
-            return user
+    @guard.dashboard_page(runtime, "/logs/{log_id}", title="Log · Central Logger")
+    async def detail_page(request: Request, user: guard.PageUser, log_id: str):
         ids = runtime.public_ids
-        log, runs, storage_down = None, [], False
-        try:
-            async with asyncio.timeout(LOAD_TIMEOUT):
-                log = await queries.get_log(runtime.db, ids, user.principal, log_id)
-                same_ticket = LogFilters(ticket_id=log["ticket_id"], client_id=log["client_id"])
-                runs = (await queries.list_logs(runtime.db, ids, user.principal, same_ticket, OTHER_RUNS + 1))["items"]
-        except (NotFound, AccessDenied, ValidationFailed):  # a malformed id names no log either
-            log = None
-        except Exception as exc:
-            if not faults.is_storage_error(exc):
-                raise
-            storage_down = True
+        log, runs = None, []
+        with guard.storage_outage() as outage:
+            try:
+                async with asyncio.timeout(LOAD_TIMEOUT):
+                    log = await queries.get_log(runtime.db, ids, user.principal, log_id)
+                    same_ticket = LogFilters(ticket_id=log["ticket_id"], client_id=log["client_id"])
+                    runs = (await queries.list_logs(runtime.db, ids, user.principal, same_ticket, OTHER_RUNS + 1))["items"]
+            except (NotFound, AccessDenied, ValidationFailed):  # a malformed id names no log either
+                log = None
         if log is not None and log["id"] != log_id:  # an admin's old integer URL: on to the public one
             return RedirectResponse(log_path(log["id"]))
         with layout.frame(runtime, user, "Log detail", "logs"):
-            if storage_down:
+            if outage.down:
                 layout.storage_banner()
             elif log is None:
                 not_found()

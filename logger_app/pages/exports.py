@@ -16,7 +16,6 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..db.types import utcnow
-from ..services import faults
 from ..services.read import queries
 from ..services.errors import NotFound, ValidationFailed
 from ..services.errors import AccessDenied
@@ -32,6 +31,10 @@ FULL_PAGE = 100  # full rows carry payloads (up to ~1 MiB each): smaller keyset 
 
 def _plain(status: int, message: str) -> Response:
     return envelope(status, HTTP_CODES.get(status, "error"), message, headers={"Cache-Control": "no-store"})
+
+
+def _unavailable() -> Response:
+    return _plain(503, "the database is not reachable right now")
 
 
 def _csv_cell(value: Any) -> Any:
@@ -69,12 +72,11 @@ def register(runtime) -> None:
 
     async def authorise(request: Request):
         """(user, error response): the session is re-checked on every download."""
-        try:
+        user = None
+        with guard.storage_outage() as outage:
             user = await guard.page_user(request, runtime)
-        except Exception as exc:
-            if faults.is_storage_error(exc):
-                return None, _plain(503, "the database is not reachable right now")
-            raise
+        if outage.down:
+            return None, _unavailable()
         return (user, None) if user is not None else (None, _plain(401, "log in first"))
 
     async def export(request: Request, fmt: str) -> Response:
@@ -88,14 +90,14 @@ def register(runtime) -> None:
         rows = queries.iter_logs(runtime.db, runtime.public_ids, user.principal, filters, full_rows=fmt == "jsonl",
                                  page=FULL_PAGE if fmt == "jsonl" else 500)
         # Pull the first row before answering, so an outage is a 503 and not an empty "success".
-        try:
-            first = await anext(rows, None)
-        except AccessDenied:
-            return _plain(404, "not found")
-        except Exception as exc:
-            if faults.is_storage_error(exc):
-                return _plain(503, "the database is not reachable right now")
-            raise
+        first = None
+        with guard.storage_outage() as outage:
+            try:
+                first = await anext(rows, None)
+            except AccessDenied:
+                return _plain(404, "not found")
+        if outage.down:
+            return _unavailable()
         stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
         if fmt == "csv":
             async def body() -> AsyncIterator[bytes]:
@@ -123,14 +125,14 @@ def register(runtime) -> None:
         user, refused = await authorise(request)
         if refused is not None:
             return refused
-        try:
-            item = await queries.get_log(runtime.db, runtime.public_ids, user.principal, log_id)
-        except (NotFound, AccessDenied, ValidationFailed):  # a malformed id names no log either
-            return _plain(404, "log not found")
-        except Exception as exc:
-            if faults.is_storage_error(exc):
-                return _plain(503, "the database is not reachable right now")
-            raise
+        item: dict = {}
+        with guard.storage_outage() as outage:
+            try:
+                item = await queries.get_log(runtime.db, runtime.public_ids, user.principal, log_id)
+            except (NotFound, AccessDenied, ValidationFailed):  # a malformed id names no log either
+                return _plain(404, "log not found")
+        if outage.down:
+            return _unavailable()
         body = json.dumps(item, ensure_ascii=False, indent=2, default=str)
         return Response(body, media_type="application/json", headers={
             "Content-Disposition": f'attachment; filename="{item["id"]}.json"', "Cache-Control": "no-store"})

@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -22,6 +23,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import context, ui
 
 from ..services.access import sessions
+from ..services.faults import is_storage_error
 from ..services.access.principal import Principal
 
 COOKIE = "cl_session"
@@ -118,9 +120,53 @@ def rechecked(handler: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
     return wrapper
 
 
-def forbidden_page() -> None:
-    with ui.column().classes("w-full items-center mt-16 gap-4"):
-        ui.icon("block", size="xl", color="negative")
-        ui.label("403 – not allowed").classes("text-2xl font-bold")
-        ui.label("Your account may not open this page.")
-        ui.link("Back to the overview", "/")
+@dataclass
+class Outage:
+    down: bool = False
+
+
+@contextmanager
+def storage_outage() -> Iterator[Outage]:
+    """`with storage_outage() as outage:` around storage calls; afterwards `outage.down` says
+    whether the store was unreachable (the error is swallowed: show the storage banner). Any
+    other error propagates, so a bug never looks like an outage."""
+    outage = Outage()
+    try:
+        yield outage
+    except Exception as exc:
+        if not is_storage_error(exc):
+            raise
+        outage.down = True
+
+
+def dashboard_page(runtime, path: str, *, title: str, admin: bool = False):
+    """Register a signed-in page: `build(request, user, **params)` runs only for a live session
+    (else a redirect to /login and back), for admins only with admin=True (else a 403 page), and
+    a store that cannot even check the session shows the storage banner instead of a 500.
+
+    The page's other parameters (path and query) keep their names and types: the registered
+    function carries build's signature without its second (user) parameter, which is what NiceGUI and FastAPI read."""
+    from .layout import frame, notice, storage_banner  # layout imports this module
+
+    def decorate(build: Callable[..., Awaitable[Any]]):
+        @functools.wraps(build)
+        async def page(request: Request, **params: Any):
+            with storage_outage() as outage:
+                user = await require_user(request, runtime)
+            if outage.down:
+                storage_banner()
+                return None
+            if isinstance(user, RedirectResponse):
+                return user
+            if admin and not user.is_admin:
+                with frame(runtime, user, "Not allowed", active=""):
+                    notice("block", "403 – not allowed", "Your account may not open this page.")
+                return None
+            return await build(request, user, **params)
+
+        signature = inspect.signature(build)
+        request_param, _user, *rest = signature.parameters.values()  # build(request, user, ...)
+        page.__signature__ = signature.replace(parameters=[request_param, *rest])  # type: ignore[attr-defined]
+        return ui.page(path, title=title)(page)
+
+    return decorate

@@ -109,10 +109,16 @@ def storage_banner_in(container: ui.element) -> None:
         storage_banner()
 
 
+def notice(icon: str, title: str, text: str) -> None:
+    """A whole-page message (403, 500) with the way back."""
+    with ui.column().classes("w-full items-center mt-16 gap-4"):
+        ui.icon(icon, size="xl", color="negative")
+        ui.label(title).classes("text-2xl font-bold")
+        ui.label(text)
+        ui.link("Back to the overview", "/")
+
+
 def error_page() -> None:
     """The 500 page: what happened in words a user can act on, never the exception's text."""
-    with ui.column().classes("w-full items-center mt-16 gap-4"):
-        ui.icon("error_outline", size="xl", color="negative")
-        ui.label("500 – something went wrong on the server").classes("text-2xl font-bold")
-        ui.label("The error was logged. Reload the page, or go back to the overview.")
-        ui.link("Back to the overview", "/")
+    notice("error_outline", "500 – something went wrong on the server",
+           "The error was logged. Reload the page, or go back to the overview.")

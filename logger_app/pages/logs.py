@@ -6,11 +6,9 @@ import asyncio
 import json
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from ..services.access import clients as client_service
-from ..services import faults
 from ..services.read import queries
 from ..services.errors import ValidationFailed
 from ..services.errors import AccessDenied
@@ -108,17 +106,16 @@ class LogsView:
 
     # --- data -------------------------------------------------------------------------------
     async def fetch(self, cursor: str | None) -> dict | None:
-        try:
-            return await asyncio.wait_for(queries.list_logs(
-                self.runtime.db, self.runtime.public_ids, self.user.principal, self.filters.log_filters(), PAGE_SIZE,
-                cursor), LOAD_TIMEOUT)
-        except AccessDenied:
-            return {"items": [], "next_cursor": None}
-        except Exception as exc:
-            if not faults.is_storage_error(exc):
-                raise
-            layout.storage_banner_in(self.banner)
-            return None
+        with guard.storage_outage() as outage:
+            try:
+                return await asyncio.wait_for(queries.list_logs(
+                    self.runtime.db, self.runtime.public_ids, self.user.principal, self.filters.log_filters(),
+                    PAGE_SIZE, cursor), LOAD_TIMEOUT)
+            except AccessDenied:
+                return {"items": [], "next_cursor": None}
+        # only an outage gets here: every other path returned inside
+        layout.storage_banner_in(self.banner)
+        return None
 
     async def load(self) -> None:
         page = await self.fetch(self.cursors[-1])
@@ -204,11 +201,8 @@ class LogsView:
 def register(runtime) -> None:
     exports.register(runtime)
 
-    @ui.page("/logs", title="Logs · Central Logger")
-    async def logs_page(request: Request):
-        user = await guard.require_user(request, runtime)
-        if isinstance(user, RedirectResponse):
-            return user
+    @guard.dashboard_page(runtime, "/logs", title="Logs · Central Logger")
+    async def logs_page(request: Request, user: guard.PageUser):
         try:
             filters = PageFilters.from_query(request.query_params, user.principal)
         except ValidationFailed as exc:
@@ -216,21 +210,17 @@ def register(runtime) -> None:
         client_ids: list[str] | None = None
         categories: list[str] = []
         environments: list[str] = []
-        storage_down = False
-        try:
-            async with asyncio.timeout(LOAD_TIMEOUT):
-                if user.principal.is_admin:
-                    client_ids = [c.id for c in await client_service.list_clients(runtime.db)]
-                categories = await queries.categories(runtime.db, user.principal, filters.client_id)
-                environments = await queries.environments(runtime.db, user.principal, filters.client_id)
-        except AccessDenied:
-            pass  # a client user without a client: the list below comes out empty as well
-        except Exception as exc:
-            if not faults.is_storage_error(exc):
-                raise
-            storage_down = True
+        with guard.storage_outage() as outage:
+            try:
+                async with asyncio.timeout(LOAD_TIMEOUT):
+                    if user.principal.is_admin:
+                        client_ids = [c.id for c in await client_service.list_clients(runtime.db)]
+                    categories = await queries.categories(runtime.db, user.principal, filters.client_id)
+                    environments = await queries.environments(runtime.db, user.principal, filters.client_id)
+            except AccessDenied:
+                pass  # a client user without a client: the list below comes out empty as well
         with layout.frame(runtime, user, "Logs", "logs", client_ids, filters.client_id):
-            if storage_down:
+            if outage.down:
                 layout.storage_banner()
                 return
             await LogsView(runtime, user, filters).build(categories, environments)

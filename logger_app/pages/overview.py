@@ -9,11 +9,9 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from ..services.access import clients as client_service
-from ..services import faults
 from ..services.read.ingest_report import ingest_report
 from ..services.read import metrics, queries
 from ..services.errors import ValidationFailed
@@ -189,13 +187,12 @@ class OverviewView:
             self.timer.active = False
             ui.navigate.to("/login")
             return
-        try:
-            data = await asyncio.wait_for(load(self.runtime, self.user.principal, self.state), LOAD_TIMEOUT)
-        except AccessDenied:
-            return
-        except Exception as exc:
-            if not faults.is_storage_error(exc):
-                raise
+        with guard.storage_outage() as outage:
+            try:
+                data = await asyncio.wait_for(load(self.runtime, self.user.principal, self.state), LOAD_TIMEOUT)
+            except AccessDenied:
+                return
+        if outage.down:
             layout.storage_banner_in(self.banner)
             return
         self.banner.clear()
@@ -257,22 +254,16 @@ class OverviewView:
 
 
 def register(runtime) -> None:
-    @ui.page("/", title="Overview · Central Logger")
-    async def overview_page(request: Request):
-        user = await guard.require_user(request, runtime)
-        if isinstance(user, RedirectResponse):
-            return user
+    @guard.dashboard_page(runtime, "/", title="Overview · Central Logger")
+    async def overview_page(request: Request, user: guard.PageUser):
         try:
             state = OverviewState.from_query(request.query_params, user.principal.is_admin)
         except ValidationFailed as exc:
             return bad_request(exc)
         client_ids = None
         if user.principal.is_admin:
-            try:
+            with guard.storage_outage():  # the client picker is a convenience: the page works without it
                 async with asyncio.timeout(2.0):
                     client_ids = [c.id for c in await client_service.list_clients(runtime.db)]
-            except Exception as exc:
-                if not faults.is_storage_error(exc):
-                    raise
         with layout.frame(runtime, user, "Overview", "overview", client_ids, state.client_id):
             OverviewView(runtime, user, state).build()
