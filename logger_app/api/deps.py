@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
@@ -11,6 +11,7 @@ from ..services.errors import FieldProblem, ServiceError, ValidationFailed
 from ..services.access.principal import Principal
 from ..runtime import Runtime
 from ..services.read.scope import LogFilters
+from ..services.rules import CATEGORY_MAX, CLIENT_ID_PATTERN, ENVIRONMENT_PATTERN, TICKET_ID_MAX, StatusText, anchored
 from ..services.timestamps import parse_timestamp
 
 
@@ -80,15 +81,15 @@ def timestamp_param(value: str | None, name: str) -> datetime | None:
 
 
 def get_filters(
-    status: Annotated[Literal["SUCCESS", "ERROR", "success", "error"] | None, Query(description="SUCCESS or ERROR, any case")] = None,
-    category: Annotated[str | None, Query(max_length=128)] = None,
-    environment: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,32}$")] = None,
-    ticket_id: Annotated[str | None, Query(max_length=256)] = None,
+    status: Annotated[StatusText | None, Query(description="SUCCESS or ERROR, any case")] = None,
+    category: Annotated[str | None, Query(max_length=CATEGORY_MAX)] = None,
+    environment: Annotated[str | None, Query(pattern=anchored(ENVIRONMENT_PATTERN))] = None,
+    ticket_id: Annotated[str | None, Query(max_length=TICKET_ID_MAX)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=64, json_schema_extra={"format": "date-time"},
                                        description="ISO-8601, inclusive; no offset means UTC")] = None,
     to: Annotated[str | None, Query(max_length=64, json_schema_extra={"format": "date-time"},
                                     description="ISO-8601, exclusive; no offset means UTC")] = None,
-    client_id: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="admin keys: any client; client keys: only their own")] = None,
+    client_id: Annotated[str | None, Query(pattern=anchored(CLIENT_ID_PATTERN), description="admin keys: any client; client keys: only their own")] = None,
 ) -> LogFilters:
     for name, value in (("category", category), ("ticket_id", ticket_id), ("client_id", client_id)):
         if value is not None and "\x00" in value:  # PostgreSQL cannot even compare text with NUL

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from ..services.read import metrics, queries
 from ..services import retention
 from ..services.read.ingest_report import ingest_report
+from ..services.rules import CLIENT_ID_PATTERN, TICKET_ID_MAX, anchored
 from ..services.public_ids import PATTERN
 from .deps import CallerDep, FiltersDep, RuntimeDep, reject_unknown_query, timestamp_param
 from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, errors
@@ -45,8 +46,8 @@ async def delete_log(log_id: LogId, runtime: RuntimeDep, caller: CallerDep):
 @router.delete("/logs", responses=ERRORS, summary="Delete every run of a ticket (admin keys; audit-logged)")
 async def delete_ticket(
     runtime: RuntimeDep, caller: CallerDep,
-    client_id: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")],
-    ticket_id: Annotated[str, Query(min_length=1, max_length=256)],
+    client_id: Annotated[str, Query(pattern=anchored(CLIENT_ID_PATTERN))],
+    ticket_id: Annotated[str, Query(min_length=1, max_length=TICKET_ID_MAX)],
 ):
     return {"deleted": await retention.delete_ticket(runtime.db, caller, client_id, ticket_id)}
 
@@ -66,7 +67,7 @@ async def timeseries(runtime: RuntimeDep, caller: CallerDep, filters: FiltersDep
             summary="Per client and hour: accepted, duplicates, rejected by reason")
 async def ingest_metrics(
     runtime: RuntimeDep, caller: CallerDep,
-    client_id: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = None,
+    client_id: Annotated[str | None, Query(pattern=anchored(CLIENT_ID_PATTERN))] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=64, json_schema_extra={"format": "date-time"},
                                        description="ISO-8601; default: 24 h ago")] = None,
 ):

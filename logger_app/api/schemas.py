@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..services.public_ids import PATTERN
+from ..services.rules import CATEGORY_MAX, DEFAULT_ENVIRONMENT, ENVIRONMENT_PATTERN, IDEMPOTENCY_KEY_MAX, TICKET_ID_MAX, StatusText, anchored
 
 # Logs are named by an opaque public id, never by the row id (which would reveal other clients' volume).
 PUBLIC_ID = {"pattern": PATTERN, "description": "public log id: `log_` + 16 lowercase hex digits", "examples": ["log_3f9c0a12be4d7781"]}
@@ -31,16 +32,16 @@ class LogIn(BaseModel):
     """One workflow run. Unknown top-level fields are kept in `extra`."""
 
     model_config = {"extra": "allow"}
-    ticket_id: str = Field(min_length=1, max_length=256)
-    status: Literal["SUCCESS", "ERROR", "success", "error"]
+    ticket_id: str = Field(min_length=1, max_length=TICKET_ID_MAX)
+    status: StatusText
     executed_at: str | None = Field(None, description="ISO-8601; default: time received; no offset means UTC")
     execution_time_seconds: float | None = Field(None, ge=0)
-    environment: str = Field("production", pattern=r"^[a-z0-9_-]{1,32}$")
-    category: str | None = Field(None, max_length=128)
+    environment: str = Field(DEFAULT_ENVIRONMENT, pattern=anchored(ENVIRONMENT_PATTERN))
+    category: str | None = Field(None, max_length=CATEGORY_MAX)
     metrics: dict[str, Any] | None = None
     payload: dict[str, Any] | None = None
     client_id: str | None = Field(None, description="if given, must equal the key's client")
-    idempotency_key: str | None = Field(None, max_length=200)
+    idempotency_key: str | None = Field(None, max_length=IDEMPOTENCY_KEY_MAX)
 
 
 class IngestResult(BaseModel):

@@ -11,6 +11,7 @@ from nicegui import ui
 from ..services.access import clients as client_service
 from ..services.read import queries
 from ..services.errors import ValidationFailed
+from ..services.rules import TICKET_ID_MAX
 from ..services.errors import AccessDenied
 from . import exports
 from . import guard, layout
@@ -154,7 +155,7 @@ class LogsView:
     async def on_filter_change(self) -> None:
         new = self.filters.with_(
             since=self.since.value, until=self.until.value, status=self.status.value, category=self.category.value,
-            environment=self.environment.value, ticket_id=(self.ticket.value or "").strip()[:256],
+            environment=self.environment.value, ticket_id=(self.ticket.value or "").strip()[:TICKET_ID_MAX],
         )
         try:
             new = PageFilters.from_query({k: getattr(new, k) for k in new.__dataclass_fields__}, self.user.principal)

@@ -20,6 +20,7 @@ from .guard import rechecked
 from ..services.access.principal import Principal
 from ..services.public_ids import is_public_id
 from ..services.read.scope import LogFilters
+from ..services.rules import TICKET_ID_MAX
 from ..services.timestamps import parse_bound
 
 PREVIEW_CHARS = 2000  # shown at first
@@ -134,7 +135,7 @@ class PageFilters:
         for f in ("since", "until"):
             if values[f]:
                 parse_bound(values[f], f, end=f == "until")
-        return cls(**{k: v[:256] if v else None for k, v in values.items()})
+        return cls(**{k: v[:TICKET_ID_MAX] if v else None for k, v in values.items()})
 
     def with_(self, **changes: Any) -> "PageFilters":
         return replace(self, **{k: (v or None) for k, v in changes.items()})

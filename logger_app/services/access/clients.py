@@ -9,16 +9,16 @@ from sqlalchemy.exc import IntegrityError
 
 from ...db.engine import Database
 from ...db.models import Client
+from ..rules import CLIENT_ID_PATTERN, CLIENT_ID_RE
 from ..errors import Conflict, FieldProblem, NotFound, ValidationFailed
 
-CLIENT_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
 def check_client_id(client_id: str) -> str:
     if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
         raise ValidationFailed(
             "invalid client id",
-            [FieldProblem("client_id", "must match [a-z0-9][a-z0-9_-]{0,62}")],
+            [FieldProblem("client_id", f"must match {CLIENT_ID_PATTERN}")],
         )
     return client_id
 

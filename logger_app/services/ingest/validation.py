@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 
 from ..errors import FieldProblem, Forbidden, ValidationFailed
+from ..rules import CATEGORY_MAX, DEFAULT_ENVIRONMENT, ENVIRONMENT_PATTERN, ENVIRONMENT_RE, STATUSES, TICKET_ID_MAX
 from ..timestamps import parse_timestamp
 
 MAX_DEPTH = 64
-ENV_RE = re.compile(r"[a-z0-9_-]{1,32}")
 KNOWN = {
     "ticket_id",
     "status",
@@ -30,7 +30,6 @@ KNOWN = {
     "client_id",
     "idempotency_key",
 }
-STATUSES = {"SUCCESS", "ERROR"}
 
 
 def _reject_constant(name: str) -> Any:
@@ -175,12 +174,12 @@ def normalise_log(obj: Any, client_id: str, received_at: datetime, idempotency_k
     ticket_id = obj.get("ticket_id")
     if not isinstance(ticket_id, str) or not ticket_id.strip():
         raise _fail(name("ticket_id"), "is required and must be a non-empty string")
-    if len(ticket_id) > 256:
-        raise _fail(name("ticket_id"), "must be at most 256 characters")
+    if len(ticket_id) > TICKET_ID_MAX:
+        raise _fail(name("ticket_id"), f"must be at most {TICKET_ID_MAX} characters")
 
     status = obj.get("status")
     if not isinstance(status, str) or status.upper() not in STATUSES:
-        raise _fail(name("status"), "is required and must be SUCCESS or ERROR")
+        raise _fail(name("status"), f"is required and must be {' or '.join(STATUSES)}")
 
     executed_at = received_at
     if obj.get("executed_at") is not None:
@@ -196,13 +195,13 @@ def normalise_log(obj: Any, client_id: str, received_at: datetime, idempotency_k
 
     environment = obj.get("environment")
     if environment is None:
-        environment = "production"
-    elif not isinstance(environment, str) or not ENV_RE.fullmatch(environment):
-        raise _fail(name("environment"), "must match [a-z0-9_-]{1,32}")
+        environment = DEFAULT_ENVIRONMENT
+    elif not isinstance(environment, str) or not ENVIRONMENT_RE.fullmatch(environment):
+        raise _fail(name("environment"), f"must match {ENVIRONMENT_PATTERN}")
 
     category = obj.get("category")
-    if category is not None and (not isinstance(category, str) or len(category) > 128):
-        raise _fail(name("category"), "must be a string of at most 128 characters")
+    if category is not None and (not isinstance(category, str) or len(category) > CATEGORY_MAX):
+        raise _fail(name("category"), f"must be a string of at most {CATEGORY_MAX} characters")
 
     for field in ("metrics", "payload"):
         if obj.get(field) is not None and not isinstance(obj[field], dict):
