@@ -82,6 +82,14 @@ def _fmt(value) -> str:
     return value.isoformat(timespec="seconds") if value else "-"
 
 
+def _row(*cells: str) -> None:
+    print("\t".join(cells))  # tab-separated: `cut -f` and spreadsheets read it
+
+
+def _state(disabled: bool) -> str:
+    return "disabled" if disabled else "active"
+
+
 async def _run(args: argparse.Namespace, db: Database) -> None:
     cmd, action = args.command, getattr(args, "action", None)
     if cmd == "client" and action == "create":
@@ -89,7 +97,7 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
         print(f"created client {c.id}")
     elif cmd == "client" and action == "list":
         for c in await clients.list_clients(db):
-            print(f"{c.id}\t{c.name}\t{'disabled' if c.disabled else 'active'}\t{_fmt(c.created_at)}")
+            _row(c.id, c.name, _state(c.disabled), _fmt(c.created_at))
     elif cmd == "client" and action in ("disable", "enable"):
         await accounts.set_client_disabled(db, args.id, action == "disable")
         print(f"{action}d client {args.id}")
@@ -107,14 +115,14 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
         print(f"revoked {n} key(s) with prefix {args.prefix}")
     elif cmd == "key" and action == "list":
         for k in await keys.list_keys(db):
-            state = "revoked" if k.revoked_at else "active"
-            print(f"{k.prefix}\t{k.client_id or '(admin)'}\t{state}\t{k.label}\tlast used {_fmt(k.last_used_at)}")
+            _row(k.prefix, k.client_id or "(admin)", "revoked" if k.revoked_at else "active", k.label,
+                 f"last used {_fmt(k.last_used_at)}")
     elif cmd == "user" and action == "create":
         u = await users.create_user(db, args.name, _read_password(args.password_stdin), args.role, args.client)
         print(f"created {u.role} user {u.username}")
     elif cmd == "user" and action == "list":
         for u in await users.list_users(db):
-            print(f"{u.username}\t{u.role}\t{u.client_id or '-'}\t{'disabled' if u.disabled else 'active'}")
+            _row(u.username, u.role, u.client_id or "-", _state(u.disabled))
     elif cmd == "user" and action in ("disable", "enable"):
         await accounts.set_user_disabled(db, args.name, action == "disable")
         print(f"{action}d user {args.name}")

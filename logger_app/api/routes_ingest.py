@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -19,6 +21,17 @@ BATCH_SCHEMA = {"type": "object", "required": ["logs"],
                 "properties": {"logs": {"type": "array", "items": {"$ref": "#/components/schemas/LogIn"}}}}
 
 
+async def _admit(request: Request) -> tuple[Runtime, Principal, Any]:
+    """The key (before a byte of the body is read), the query, then the body.
+
+    Resolved here rather than with Depends: same order and errors, no parameters either way in the
+    OpenAPI document, and no dependency solving per request on the hot path."""
+    runtime: Runtime = request.app.state.runtime
+    caller = await get_principal(request, runtime)
+    await reject_unknown_query(request)
+    return runtime, caller, await read_json(request, runtime.settings.max_body_bytes)
+
+
 @router.post(
     "/logs",
     responses={200: {"model": IngestResult, "description": "Stored and committed"}, **ERRORS},
@@ -27,12 +40,7 @@ BATCH_SCHEMA = {"type": "object", "required": ["logs"],
     summary="Store one workflow log",
 )
 async def ingest_log(request: Request) -> JSONResponse:
-    # Runtime and caller resolved here rather than with Depends: same order (key before body), same
-    # errors, no parameters either way in the OpenAPI document, and no dependency solving per request.
-    runtime: Runtime = request.app.state.runtime
-    caller = await get_principal(request, runtime)
-    await reject_unknown_query(request)
-    body = await read_json(request, runtime.settings.max_body_bytes)
+    runtime, caller, body = await _admit(request)
     return JSONResponse(await runtime.ingestor.ingest_one(caller, body, request.headers.get("idempotency-key")))
 
 
@@ -44,10 +52,7 @@ async def ingest_log(request: Request) -> JSONResponse:
     summary="Store many workflow logs in one transaction",
 )
 async def ingest_batch(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
-    caller = await get_principal(request, runtime)
-    await reject_unknown_query(request)
-    body = await read_json(request, runtime.settings.max_body_bytes)
+    runtime, caller, body = await _admit(request)
     results, all_ok = await runtime.ingestor.ingest_batch(caller, body)
     for item in results:
         if isinstance(item.get("error"), ServiceError):
