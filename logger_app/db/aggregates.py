@@ -9,29 +9,31 @@ from typing import Any
 
 from sqlalchemy import Float, Integer, Select, and_, case, cast, func, or_, select, text, type_coerce
 
+from .dialect import Dialect
+
 # PostgreSQL's default work_mem (4 MB) made the percentile sorts of 155k-1M values spill to disk.
 _PG_WORK_MEM = text("SET LOCAL work_mem = '64MB'")
 
 
-async def prepare_aggregate_read(session: Any, dialect: str) -> None:
-    if dialect == "postgresql":
+async def prepare_aggregate_read(session: Any, dialect: Dialect) -> None:
+    if dialect is Dialect.POSTGRESQL:
         await session.execute(_PG_WORK_MEM)  # LOCAL: ends with this read transaction
 
 
-def time_bucket(dialect: str, column: Any, bucket: str) -> Any:
+def time_bucket(dialect: Dialect, column: Any, bucket: str) -> Any:
     """The start of the UTC minute/hour/day of `column`: a timestamp on PostgreSQL, text on SQLite
     (which stores UTC timestamps as text)."""
-    if dialect == "postgresql":
+    if dialect is Dialect.POSTGRESQL:
         return func.date_trunc(bucket, func.timezone("UTC", column))
     fmt = {"minute": "%Y-%m-%d %H:%M:00", "hour": "%Y-%m-%d %H:00:00"}.get(bucket, "%Y-%m-%d 00:00:00")
     return func.strftime(fmt, column)
 
 
-def with_percentiles(dialect: str, grouped: Select, value: Any, quantiles: Sequence[float], group: Any = None) -> Select:
+def with_percentiles(dialect: Dialect, grouped: Select, value: Any, quantiles: Sequence[float], group: Any = None) -> Select:
     """`grouped`, a scoped aggregate SELECT (GROUP BY `group`, or one row in all), with one more
     column per quantile q: the percentile of `value` in the group, interpolated linearly between
     the closest ranks (PostgreSQL's percentile_cont), NULL when the group has no values."""
-    if dialect == "postgresql":
+    if dialect is Dialect.POSTGRESQL:
         return grouped.add_columns(*(func.percentile_cont(q).within_group(value) for q in quantiles))
     return _sqlite_with_percentiles(grouped, value, quantiles, group)
 

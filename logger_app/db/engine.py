@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from .dialect import Dialect
 
 
 @dataclass
@@ -22,10 +24,11 @@ class Database:
     url: str
     writer: AsyncEngine
     reader: AsyncEngine
+    # Decided once, here; everything that speaks differently to each backend takes this.
+    dialect: Dialect = field(init=False)
 
-    @property
-    def dialect(self) -> str:
-        return self.writer.dialect.name
+    def __post_init__(self) -> None:
+        self.dialect = Dialect.of(self.writer)
 
     def write_sessions(self) -> async_sessionmaker:
         return async_sessionmaker(self.writer, expire_on_commit=False)
@@ -60,7 +63,7 @@ def ensure_sqlite_dir(url: str) -> None:
 
 
 def create_database(url: str, timeout: float = 5.0) -> Database:
-    if url.startswith("sqlite"):
+    if Dialect.of_url(url) is Dialect.SQLITE:
         ensure_sqlite_dir(url)
         writer = create_async_engine(
             url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=timeout * 4

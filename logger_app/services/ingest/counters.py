@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ...db.dialect import Dialect
 from ...db.engine import Database
 from ...db.models import IngestStat
 from ...db.types import utcnow
@@ -44,7 +45,7 @@ class IngestCounter:
         if not self._pending:
             return
         pending, self._pending = self._pending, defaultdict(Counter)
-        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+        insert = pg_insert if self.db.dialect is Dialect.POSTGRESQL else sqlite_insert
         table = IngestStat.__table__
         try:
             async with self.db.writer.begin() as conn:

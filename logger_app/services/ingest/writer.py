@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 
+from ...db.dialect import Dialect
 from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ..errors import StorageUnavailable
@@ -99,7 +100,7 @@ class LogWriter:
         self.timeout = timeout
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
-        self._postgres = db.dialect == "postgresql"
+        self._postgres = db.dialect is Dialect.POSTGRESQL
         self.flushers = POSTGRES_FLUSHERS if self._postgres else 1
 
     def start(self) -> None:
