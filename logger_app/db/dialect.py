@@ -4,6 +4,7 @@ The backend is decided once, when the Database is made (db/engine.py: `db.dialec
 say something differently to each backend passes that Dialect to a function here instead of
 comparing dialect names or importing sqlalchemy.dialects.* itself.
 
+  upsert_add                               counters that add up (services/ingest/counters.py)
   time_bucket, percentiles, read_prelude   the aggregates (services/read/metrics.py); the services
                                            build the tenant-scoped SELECT (services/read/scope.py),
                                            these only wrap it
@@ -11,12 +12,15 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, and_, case, cast, func, or_, select, text, type_coerce
+from sqlalchemy import Float, Integer, Select, Table, and_, case, cast, func, or_, select, text, type_coerce
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.dml import Insert
 
 
 class Dialect(StrEnum):
@@ -50,6 +54,23 @@ class Dialect(StrEnum):
             return cls(name)
         except ValueError:
             raise ValueError(f"unsupported database backend {name!r}: use SQLite or PostgreSQL") from None
+
+
+# -- counters -------------------------------------------------------------------------------------
+
+def upsert_add(dialect: Dialect, table: Table, keys: Mapping[str, Any], amounts: Mapping[str, Any]) -> Insert:
+    """INSERT the row of `table` whose primary key is `keys`, with `amounts` in their columns; if
+    that row exists already, add `amounts` to it instead (SET col = col + excluded.col).
+
+    One statement, so two processes counting into the same row both count (a read-then-write would
+    lose one of them). Both backends spell it ON CONFLICT ... DO UPDATE, but SQLAlchemy has it only
+    on each dialect's own insert(), hence the choice here."""
+    insert = pg_insert if dialect is Dialect.POSTGRESQL else sqlite_insert
+    stmt = insert(table).values(**keys, **amounts)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: table.c[c] + stmt.excluded[c] for c in amounts},
+    )
 
 
 # -- aggregates -----------------------------------------------------------------------------------
