@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ...db import log_columns
 from ...db.engine import Database
+from ...db.log_columns import Kind
 from ...db.models import WorkflowLog
 from ..errors import NotFound
 from ..access.principal import Principal
@@ -16,34 +18,23 @@ from ..public_ids import PublicIds
 from .scope import LogFilters, after_cursor, effective_client, encode_cursor, resolve_log_id, scoped_select
 
 MAX_LIMIT = 200
-SUMMARY_COLUMNS = (
-    WorkflowLog.id,
-    WorkflowLog.client_id,
-    WorkflowLog.environment,
-    WorkflowLog.ticket_id,
-    WorkflowLog.executed_at,
-    WorkflowLog.execution_time_seconds,
-    WorkflowLog.status,
-    WorkflowLog.category,
-    WorkflowLog.metrics,
-    WorkflowLog.created_at,
-)
+SUMMARY_COLUMNS = tuple(getattr(WorkflowLog, name) for name in log_columns.SUMMARY_COLUMNS)
+_SUMMARY_KINDS = tuple((name, log_columns.KIND[name]) for name in log_columns.SUMMARY_COLUMNS)
 NEWEST_FIRST = (WorkflowLog.executed_at.desc(), WorkflowLog.id.desc())
 
 
 def summary(ids: PublicIds, row: Any) -> dict[str, Any]:
-    return {
-        "id": ids.encode(row.id),
-        "client_id": row.client_id,
-        "environment": row.environment,
-        "ticket_id": row.ticket_id,
-        "executed_at": row.executed_at.isoformat(),
-        "execution_time_seconds": row.execution_time_seconds,
-        "status": row.status,
-        "category": row.category,
-        "metrics": row.metrics,
-        "created_at": row.created_at.isoformat(),
-    }
+    """A row of SUMMARY_COLUMNS (or a whole WorkflowLog) as the API shows it: the public id, times
+    in ISO 8601, the rest as stored."""
+    out: dict[str, Any] = {}
+    for name, kind in _SUMMARY_KINDS:
+        value = getattr(row, name)
+        if kind is Kind.ID:
+            value = ids.encode(value)
+        elif kind is Kind.TIME and value is not None:
+            value = value.isoformat()
+        out[name] = value
+    return out
 
 
 def full(ids: PublicIds, row: WorkflowLog) -> dict[str, Any]:
