@@ -169,7 +169,7 @@ async def deep_cursor(db, ids, principal, client: str | None, depth: int) -> str
     if client:
         q = q.where(WorkflowLog.client_id == client)
     q = q.order_by(WorkflowLog.executed_at.desc(), WorkflowLog.id.desc()).offset(depth).limit(1)
-    async with db.read_sessions()() as s:
+    async with db.read() as s:
         when, log_id = (await s.execute(q)).one()
     return encode_cursor(ids, when, log_id)
 
@@ -182,7 +182,7 @@ async def run_timings(url: str, reps: int, budget: float = 20.0, min_reps: int =
     db = create_database(url, 30.0)
     results = []
     try:
-        async with db.read_sessions()() as s:
+        async with db.read() as s:
             total = (await s.execute(select(func.count()).select_from(WorkflowLog))).scalar_one()
             big, big_n = (await s.execute(select(WorkflowLog.client_id, func.count()).group_by(WorkflowLog.client_id)
                                           .order_by(func.count().desc()).limit(1))).one()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from .dialect import Dialect
@@ -26,15 +26,31 @@ class Database:
     reader: AsyncEngine
     # Decided once, here; everything that speaks differently to each backend takes this.
     dialect: Dialect = field(init=False)
+    _writes: async_sessionmaker = field(init=False, repr=False)
+    _reads: async_sessionmaker = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.dialect = Dialect.of(self.writer)
+        # expire_on_commit=False: what a service wrote stays readable after the commit (services
+        # return ORM objects; refreshing an expired one needs I/O the closed async session cannot do).
+        self._writes = async_sessionmaker(self.writer, expire_on_commit=False)
+        self._reads = async_sessionmaker(self.reader, expire_on_commit=False)
 
+    def read(self) -> AsyncSession:
+        """A session on the reader engine: `async with db.read() as session:`."""
+        return self._reads()
+
+    def write(self) -> AsyncSession:
+        """A session on the writer engine, committed by the caller: `async with db.write() as session:`."""
+        return self._writes()
+
+    # Kept for the transition: tests/ and pages/ still call `db.read_sessions()()` and
+    # `db.write_sessions()()`; these two go once they use read() and write().
     def write_sessions(self) -> async_sessionmaker:
-        return async_sessionmaker(self.writer, expire_on_commit=False)
+        return self._writes
 
     def read_sessions(self) -> async_sessionmaker:
-        return async_sessionmaker(self.reader, expire_on_commit=False)
+        return self._reads
 
     async def dispose(self) -> None:
         await self.writer.dispose()

@@ -34,7 +34,7 @@ async def overview(db: Database, principal: Principal, filters: LogFilters) -> d
         principal, filters, WorkflowLog.category, func.count(), func.sum(is_error), func.sum(exec_time), func.count(exec_time)
     )
     per_category = per_category.group_by(WorkflowLog.category).order_by(func.count().desc())
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         await dialect.read_prelude(db.dialect, session)
         categories = (await session.execute(per_category)).all()
         p50, p95 = await _percentiles(session, db, principal, filters)
@@ -71,7 +71,7 @@ async def timeseries(db: Database, principal: Principal, filters: LogFilters, bu
     label = b.label("bucket")
     grouped = scoped_select(principal, filters, label, func.count(), func.sum(is_error), func.avg(exec_time))
     query = dialect.percentiles(db.dialect, grouped.group_by(label).order_by(label), exec_time, QUANTILES, group=b)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         await dialect.read_prelude(db.dialect, session)
         rows = (await session.execute(query)).all()
     return [
@@ -96,7 +96,7 @@ async def distributions(db: Database, principal: Principal, filters: LogFilters)
     # One scan for both charts (at most 11 x 17 x 2 groups), split here: 2 x 140 -> 110 ms at 155k rows.
     query = scoped_select(principal, filters, conf_bucket, iter_bucket, WorkflowLog.status, func.count()).where(
         (conf.is_not(None)) | (iters.is_not(None))).group_by(conf_bucket, iter_bucket, WorkflowLog.status)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         rows = (await session.execute(query)).all()
     confidence = {"buckets": [f"{i / CONFIDENCE_BUCKETS:.1f}–{(i + 1) / CONFIDENCE_BUCKETS:.1f}" for i in range(CONFIDENCE_BUCKETS)],
                   "success": [0] * CONFIDENCE_BUCKETS, "error": [0] * CONFIDENCE_BUCKETS}

@@ -49,7 +49,7 @@ async def list_logs(db: Database, ids: PublicIds, principal: Principal, filters:
     limit = max(1, min(limit, MAX_LIMIT))
     query = after_cursor(ids, scoped_select(principal, filters, *SUMMARY_COLUMNS), cursor)
     query = query.order_by(*NEWEST_FIRST).limit(limit + 1)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         rows = (await session.execute(query)).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -65,7 +65,7 @@ async def iter_logs(db: Database, ids: PublicIds, principal: Principal, filters:
         columns = () if full_rows else SUMMARY_COLUMNS
         query = after_cursor(ids, scoped_select(principal, filters, *columns), cursor)
         query = query.order_by(*NEWEST_FIRST).limit(page)
-        async with db.read_sessions()() as session:
+        async with db.read() as session:
             if full_rows:
                 rows = list((await session.scalars(query)).all())
             else:
@@ -84,7 +84,7 @@ async def get_log(db: Database, ids: PublicIds, principal: Principal, ref: str) 
     if log_id is None:
         raise NotFound("log not found")
     query = scoped_select(principal, LogFilters()).where(WorkflowLog.id == log_id)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         row = (await session.scalars(query)).first()
     if row is None:
         raise NotFound("log not found")
@@ -94,12 +94,12 @@ async def get_log(db: Database, ids: PublicIds, principal: Principal, ref: str) 
 async def categories(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:
     query = scoped_select(principal, LogFilters(client_id=client_id), WorkflowLog.category).distinct()
     query = query.where(WorkflowLog.category.is_not(None)).order_by(WorkflowLog.category).limit(500)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         return [c for (c,) in (await session.execute(query)).all()]
 
 
 async def environments(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:
     query = scoped_select(principal, LogFilters(client_id=client_id), WorkflowLog.environment).distinct()
     query = query.order_by(WorkflowLog.environment).limit(100)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         return [e for (e,) in (await session.execute(query)).all()]
