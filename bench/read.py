@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fresh_pg_database  # noqa: E402
 
 from logger_app.db.engine import create_database  # noqa: E402
+from logger_app.db.log_columns import INSERT_COLUMNS  # noqa: E402
 from logger_app.db.migrate import upgrade  # noqa: E402
 from logger_app.demo import demo_log  # noqa: E402
 from logger_app.services.read import metrics, queries  # noqa: E402
@@ -45,8 +46,8 @@ from logger_app.services.public_ids import PublicIds  # noqa: E402
 from logger_app.services.read.scope import LogFilters, encode_cursor  # noqa: E402
 from logger_app.services.ingest.validation import normalise_log  # noqa: E402
 
-COLS = ("client_id", "environment", "ticket_id", "executed_at", "execution_time_seconds", "status", "category",
-        "metrics", "payload", "extra", "idempotency_key", "created_at", "confidence", "iterations")
+# What the writer inserts; the loaders' records below list the values in this order.
+COLS = INSERT_COLUMNS
 TEMPLATES = 2000
 CLIENTS = [f"client{k:02d}" for k in range(20)]
 
