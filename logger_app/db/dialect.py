@@ -119,9 +119,11 @@ async def _insert_logs_postgres(conn: AsyncConnection, rows: list[dict[str, Any]
     return ids
 
 
+# Driver-level SQL (sqlite3's ? placeholders) for exec_driver_sql: one executemany with the
+# parameters built below, no SQLAlchemy bind processing per row.
 _SQLITE_INSERT_LOGS = "INSERT INTO workflow_logs ({}) VALUES ({})".format(
     ", ".join(INSERT_COLUMNS), ", ".join("?" * len(INSERT_COLUMNS)))
-_UTC = timezone.utc
+_UTC = timezone.utc  # without the attribute lookup: twice per row on the ingest path
 
 
 def _sqlite_time(value: datetime | None) -> str | None:

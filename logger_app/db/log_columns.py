@@ -62,15 +62,19 @@ LOG_COLUMNS: tuple[LogColumn, ...] = (
     LogColumn("extra",                  Kind.JSON,  False,  None),
     LogColumn("idempotency_key",        Kind.TEXT,  False,  None),
     LogColumn("created_at",             Kind.TIME,  True,   11),
-    # Copies of metrics["confidence"] / ["iterations"] (models.py says why); the CSV shows them.
+    # Copies of metrics["confidence"] / ["iterations"] (models.py says why). The CSV has columns of
+    # these names, which pages/exports.py fills from the metrics JSON (summaries do not carry these).
     LogColumn("confidence",             Kind.FLOAT, False,  7),
     LogColumn("iterations",             Kind.INT,   False,  8),
 )
 
+# By name: how the writer encodes a value and summary() shows it.
 KIND: dict[str, Kind] = {c.name: c.kind for c in LOG_COLUMNS}
 # Every column but the id, which the database assigns: what an ingested row (validation's
 # normalise_log) holds and the writer stores, in table order.
 INSERT_COLUMNS: tuple[str, ...] = tuple(c.name for c in LOG_COLUMNS if c.kind is not Kind.ID)
+# What list pages select (services/read/queries.py), in table order, which is the summaries' key order.
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(c.name for c in LOG_COLUMNS if c.summary)
+# The CSV export's header (pages/exports.py), in the order of the spec's csv positions.
 CSV_COLUMNS: tuple[str, ...] = tuple(c.name for c in sorted((c for c in LOG_COLUMNS if c.csv is not None),
                                                             key=lambda c: c.csv))
