@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fresh_pg_database  # noqa: E402
 
 from logger_app.db.engine import create_database  # noqa: E402
+from logger_app.db.log_columns import INSERT_COLUMNS  # noqa: E402
 from logger_app.db.migrate import upgrade  # noqa: E402
 from logger_app.demo import demo_log  # noqa: E402
 from logger_app.services.read import metrics, queries  # noqa: E402
@@ -45,8 +46,8 @@ from logger_app.services.public_ids import PublicIds  # noqa: E402
 from logger_app.services.read.scope import LogFilters, encode_cursor  # noqa: E402
 from logger_app.services.ingest.validation import normalise_log  # noqa: E402
 
-COLS = ("client_id", "environment", "ticket_id", "executed_at", "execution_time_seconds", "status", "category",
-        "metrics", "payload", "extra", "idempotency_key", "created_at", "confidence", "iterations")
+# What the writer inserts; the loaders' records below list the values in this order.
+COLS = INSERT_COLUMNS
 TEMPLATES = 2000
 CLIENTS = [f"client{k:02d}" for k in range(20)]
 
@@ -169,7 +170,7 @@ async def deep_cursor(db, ids, principal, client: str | None, depth: int) -> str
     if client:
         q = q.where(WorkflowLog.client_id == client)
     q = q.order_by(WorkflowLog.executed_at.desc(), WorkflowLog.id.desc()).offset(depth).limit(1)
-    async with db.read_sessions()() as s:
+    async with db.read() as s:
         when, log_id = (await s.execute(q)).one()
     return encode_cursor(ids, when, log_id)
 
@@ -182,7 +183,7 @@ async def run_timings(url: str, reps: int, budget: float = 20.0, min_reps: int =
     db = create_database(url, 30.0)
     results = []
     try:
-        async with db.read_sessions()() as s:
+        async with db.read() as s:
             total = (await s.execute(select(func.count()).select_from(WorkflowLog))).scalar_one()
             big, big_n = (await s.execute(select(WorkflowLog.client_id, func.count()).group_by(WorkflowLog.client_id)
                                           .order_by(func.count().desc()).limit(1))).one()

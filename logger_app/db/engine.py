@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from .dialect import Dialect
 
 
 @dataclass
@@ -22,16 +24,33 @@ class Database:
     url: str
     writer: AsyncEngine
     reader: AsyncEngine
+    # Decided once, here; everything that speaks differently to each backend takes this.
+    dialect: Dialect = field(init=False)
+    _writes: async_sessionmaker = field(init=False, repr=False)
+    _reads: async_sessionmaker = field(init=False, repr=False)
 
-    @property
-    def dialect(self) -> str:
-        return self.writer.dialect.name
+    def __post_init__(self) -> None:
+        self.dialect = Dialect.of(self.writer)
+        # expire_on_commit=False: what a service wrote stays readable after the commit (services
+        # return ORM objects; refreshing an expired one needs I/O the closed async session cannot do).
+        self._writes = async_sessionmaker(self.writer, expire_on_commit=False)
+        self._reads = async_sessionmaker(self.reader, expire_on_commit=False)
 
+    def read(self) -> AsyncSession:
+        """A session on the reader engine: `async with db.read() as session:`."""
+        return self._reads()
+
+    def write(self) -> AsyncSession:
+        """A session on the writer engine, committed by the caller: `async with db.write() as session:`."""
+        return self._writes()
+
+    # Kept for the transition: tests/ and pages/ still call `db.read_sessions()()` and
+    # `db.write_sessions()()`; these two go once they use read() and write().
     def write_sessions(self) -> async_sessionmaker:
-        return async_sessionmaker(self.writer, expire_on_commit=False)
+        return self._writes
 
     def read_sessions(self) -> async_sessionmaker:
-        return async_sessionmaker(self.reader, expire_on_commit=False)
+        return self._reads
 
     async def dispose(self) -> None:
         await self.writer.dispose()
@@ -60,7 +79,7 @@ def ensure_sqlite_dir(url: str) -> None:
 
 
 def create_database(url: str, timeout: float = 5.0) -> Database:
-    if url.startswith("sqlite"):
+    if Dialect.of_url(url) is Dialect.SQLITE:
         ensure_sqlite_dir(url)
         writer = create_async_engine(
             url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=timeout * 4

@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from .dialect import Dialect
 from .engine import ensure_sqlite_dir
 
 HERE = Path(__file__).parent
@@ -21,7 +22,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_sync(url: str) -> None:
-    if url.startswith("sqlite"):
+    if Dialect.of_url(url) is Dialect.SQLITE:
         ensure_sqlite_dir(url)
     command.upgrade(alembic_config(url), "head")
 

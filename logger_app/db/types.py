@@ -9,11 +9,15 @@ from sqlalchemy import JSON, BigInteger, Integer
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TIMESTAMP, TypeDecorator
 
+from .dialect import Dialect
+
+# The variants are keyed by the plain string (.value): Alembic's autogenerate writes the key with
+# %r into new migrations, and an enum member's repr is not Python it can import.
 # JSONB on PostgreSQL (indexable, compact); plain JSON text on SQLite.
-JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+JSONType = JSON().with_variant(postgresql.JSONB(), Dialect.POSTGRESQL.value)
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias), PostgreSQL wants 64 bits.
-BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+BigIntPK = BigInteger().with_variant(Integer(), Dialect.SQLITE.value)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -33,7 +37,8 @@ class UtcDateTime(TypeDecorator[datetime]):
             value = value.replace(tzinfo=timezone.utc)
         value = value.astimezone(timezone.utc)
         # SQLite compares timestamps as text, so store one fixed naive-UTC form there.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        # (`dialect` is SQLAlchemy's own, asked once per bound value: compared by name, not made a Dialect.)
+        return value.replace(tzinfo=None) if dialect.name == Dialect.SQLITE else value
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:

@@ -69,5 +69,5 @@ async def delete_ticket(db: Database, principal: Principal, client_id: str, tick
 
 
 async def audit_events(db: Database, limit: int = 100) -> list[AuditEvent]:
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         return list((await session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))).all())

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from logger_app.db.dialect import Dialect
 from logger_app.db.models import Base
 
 config = context.config
@@ -13,7 +14,7 @@ target_metadata = Base.metadata
 
 
 def _run(connection) -> None:
-    if connection.dialect.name == "postgresql":
+    if Dialect.of(connection) is Dialect.POSTGRESQL:
         # Several processes may start together on one database: only one migrates, the others
         # wait here and then find nothing left to do.
         connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
@@ -25,7 +26,7 @@ def _run(connection) -> None:
 async def _main() -> None:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     # A database that accepts connections but never answers must fail start-up, not hang it.
-    connect_args = {"timeout": 10} if url.startswith("postgresql") else {}
+    connect_args = {"timeout": 10} if Dialect.of_url(url) is Dialect.POSTGRESQL else {}
     engine = create_async_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
     async with engine.begin() as conn:
         await conn.run_sync(_run)

@@ -20,7 +20,7 @@ from .users import Offload
 
 
 async def _end_sessions_where(db: Database, condition) -> None:
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         await session.execute(update(UserSession)
                               .where(condition, UserSession.ended_at.is_(None))
                               .values(ended_at=utcnow()))
@@ -28,7 +28,7 @@ async def _end_sessions_where(db: Database, condition) -> None:
 
 
 async def _user_id(db: Database, username: str) -> int:
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         found = await session.scalar(select(User.id).where(User.username == username))
     if found is None:
         raise NotFound(f"no user {username!r}")

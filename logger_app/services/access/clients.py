@@ -26,7 +26,7 @@ def check_client_id(client_id: str) -> str:
 async def create_client(db: Database, client_id: str, name: str | None = None) -> Client:
     check_client_id(client_id)
     client = Client(id=client_id, name=(name or client_id)[:200], disabled=False)
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         session.add(client)
         try:
             await session.commit()
@@ -36,17 +36,17 @@ async def create_client(db: Database, client_id: str, name: str | None = None) -
 
 
 async def list_clients(db: Database) -> list[Client]:
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         return list((await session.scalars(select(Client).order_by(Client.id))).all())
 
 
 async def get_client(db: Database, client_id: str) -> Client | None:
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         return await session.get(Client, client_id)
 
 
 async def set_client_disabled(db: Database, client_id: str, disabled: bool = True) -> None:
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         result = await session.execute(update(Client).where(Client.id == client_id).values(disabled=disabled))
         await session.commit()
     if result.rowcount == 0:

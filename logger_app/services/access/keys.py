@@ -41,7 +41,7 @@ class CreatedKey:
 
 async def create_key(db: Database, client_id: str | None, label: str = "") -> CreatedKey:
     key = new_key()
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         if client_id is not None and await session.get(Client, client_id) is None:
             raise NotFound(f"no client {client_id!r}")
         row = ApiKey(client_id=client_id, prefix=key[:PREFIX_LEN], digest=digest(key), label=label[:200])
@@ -54,13 +54,13 @@ async def list_keys(db: Database, client_id: str | None = None) -> list[ApiKey]:
     query = select(ApiKey).order_by(ApiKey.client_id, ApiKey.created_at)
     if client_id is not None:
         query = query.where(ApiKey.client_id == client_id)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         return list((await session.scalars(query)).all())
 
 
 async def revoke_key(db: Database, prefix: str) -> int:
     """Revoke every live key with this prefix; returns how many."""
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         result = await session.execute(
             update(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
         )
@@ -113,7 +113,7 @@ class KeyAuthenticator:
         return entry.principal
 
     async def _load(self, d: str, now: float) -> _Entry:
-        async with self.db.read_sessions()() as session:
+        async with self.db.read() as session:
             row = (
                 await session.execute(
                     select(ApiKey.id, ApiKey.client_id, ApiKey.revoked_at, ApiKey.prefix, Client.disabled)
@@ -148,7 +148,7 @@ class KeyAuthenticator:
         now = time.monotonic()
         for key_id in ids:
             self._last_used_written[key_id] = now
-        async with self.db.write_sessions()() as session:
+        async with self.db.write() as session:
             await session.execute(update(ApiKey).where(ApiKey.id.in_(ids)).values(last_used_at=utcnow()))
             await session.commit()
 

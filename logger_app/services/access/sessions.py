@@ -95,7 +95,7 @@ async def _claim_attempt(db: Database, username: str, ip: str) -> int | None:
     MAX_FAILURES of them are evaluated. A refused attempt deletes its row again, so a lock lifts
     once the evaluated failures age out of the window."""
     now = utcnow()
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         attempt = LoginAttempt(username=username[:64], ip=ip[:64], success=False, at=now)
         session.add(attempt)
         # Old attempts only matter inside the window; prune so the table stays small.
@@ -103,18 +103,18 @@ async def _claim_attempt(db: Database, username: str, ip: str) -> int | None:
         await session.commit()
         attempt_id = attempt.id
     by_user, by_ip = _counted_failures(username, ip)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         counts = (await session.execute(select(by_user, by_ip))).one()
     if max(counts) <= MAX_FAILURES:
         return attempt_id
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         await session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
         await session.commit()
     return None
 
 
 async def _mark_success(db: Database, attempt_id: int) -> None:
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         await session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(success=True))
         await session.commit()
 
@@ -150,7 +150,7 @@ async def login(db: Database, username: str, password: str, ip: str,
 async def create_ticket(db: Database, user_id: int, browser: str = "") -> str:
     ticket = secrets.token_urlsafe(32)
     now = utcnow()
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         session.add(UserSession(token_hash=_ticket_hash(ticket, browser), user_id=user_id, created_at=now,
                                 last_seen_at=now, ended_at=now + TICKET_LIFETIME))
         await session.commit()
@@ -164,7 +164,7 @@ async def redeem_ticket(db: Database, ticket: str, browser: str = "") -> str | N
     if not ticket or len(ticket) > 100 or len(browser) > 100:
         return None
     now = utcnow()
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         # The conditional UPDATE is the single-use guarantee: of two concurrent redeems, one wins.
         row = (await session.execute(
             update(UserSession)
@@ -182,7 +182,7 @@ async def redeem_ticket(db: Database, ticket: str, browser: str = "") -> str | N
 async def create_session(db: Database, user_id: int) -> str:
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         session.add(UserSession(token_hash=_hash(token), user_id=user_id, created_at=now, last_seen_at=now))
         # Housekeeping piggybacks on logins: drop rows that can never become valid again.
         await session.execute(delete(UserSession).where(
@@ -197,7 +197,7 @@ async def resolve(db: Database, token: str | None) -> SessionUser | None:
     """The signed-in user for a session token, or None if unknown, ended, expired or disabled."""
     if not token or len(token) > 100:
         return None
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         row = (await session.execute(
             select(UserSession, User, Client.disabled).join(User, User.id == UserSession.user_id)
             .outerjoin(Client, Client.id == User.client_id)
@@ -213,7 +213,7 @@ async def resolve(db: Database, token: str | None) -> SessionUser | None:
     if now - sess.last_seen_at > IDLE_TIMEOUT or now - sess.created_at > ABSOLUTE_TIMEOUT:
         return None
     if now - sess.last_seen_at > TOUCH_INTERVAL:
-        async with db.write_sessions()() as session:
+        async with db.write() as session:
             await session.execute(update(UserSession).where(UserSession.id == sess.id).values(last_seen_at=now))
             await session.commit()
     return SessionUser(user.id, user.username, user.role, user.client_id, user.dark_mode, _principal(user))
@@ -222,7 +222,7 @@ async def resolve(db: Database, token: str | None) -> SessionUser | None:
 async def end_session(db: Database, token: str | None) -> None:
     if not token or len(token) > 100:
         return
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         await session.execute(update(UserSession)
                               .where(UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None))
                               .values(ended_at=utcnow()))
@@ -231,7 +231,7 @@ async def end_session(db: Database, token: str | None) -> None:
 
 async def end_user_sessions(db: Database, user_id: int) -> None:
     """Sign a user out everywhere (after a password reset or when the account is disabled)."""
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         await session.execute(update(UserSession)
                               .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
                               .values(ended_at=utcnow()))

@@ -58,7 +58,7 @@ async def create_user(db: Database, username: str, password: str, role: str, cli
     if check_strength:
         _check_password(password)
     hashed = await offload(hash_password, password)
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         if client_id and await session.get(Client, client_id) is None:
             raise NotFound(f"no client {client_id!r}", [FieldProblem("client_id", "does not exist")])
         user = User(username=username, password_hash=hashed, role=role, client_id=client_id, disabled=False)
@@ -71,17 +71,17 @@ async def create_user(db: Database, username: str, password: str, role: str, cli
 
 
 async def list_users(db: Database) -> list[User]:
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         return list((await session.scalars(select(User).order_by(User.username))).all())
 
 
 async def get_user(db: Database, user_id: int) -> User | None:
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         return await session.get(User, user_id)
 
 
 async def set_user_disabled(db: Database, username: str, disabled: bool = True) -> None:
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         result = await session.execute(update(User).where(User.username == username).values(disabled=disabled))
         await session.commit()
     if result.rowcount == 0:
@@ -91,7 +91,7 @@ async def set_user_disabled(db: Database, username: str, disabled: bool = True) 
 async def set_password(db: Database, username: str, password: str, offload: Offload = asyncio.to_thread) -> None:
     _check_password(password)
     hashed = await offload(hash_password, password)
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         result = await session.execute(update(User).where(User.username == username).values(password_hash=hashed))
         await session.commit()
     if result.rowcount == 0:
@@ -101,7 +101,7 @@ async def set_password(db: Database, username: str, password: str, offload: Offl
 async def authenticate_user(db: Database, username: str, password: str,
                             offload: Offload = asyncio.to_thread) -> User | None:
     """The user when the password matches and the account is enabled, else None (one answer for all)."""
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         user = (await session.scalars(select(User).where(User.username == username))).first()
     hashed = user.password_hash if user is not None else _DUMMY_HASH
     ok = await offload(verify_password, password, hashed)
@@ -112,7 +112,7 @@ async def authenticate_user(db: Database, username: str, password: str,
 
 async def ensure_admin(db: Database, password: str | None) -> str | None:
     """First start: create `admin` if no admin exists. Returns a generated password, printed once."""
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         admins = await session.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
     if admins:
         return None
@@ -132,6 +132,6 @@ async def ensure_admin(db: Database, password: str | None) -> str | None:
 
 async def set_dark_mode(db: Database, user_id: int, dark: bool | None) -> None:
     """The dashboard theme a user chose (None follows the browser)."""
-    async with db.write_sessions()() as session:
+    async with db.write() as session:
         await session.execute(update(User).where(User.id == user_id).values(dark_mode=dark))
         await session.commit()

@@ -9,9 +9,7 @@ import logging
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
+from ...db.dialect import upsert_add
 from ...db.engine import Database
 from ...db.models import IngestStat
 from ...db.types import utcnow
@@ -44,18 +42,12 @@ class IngestCounter:
         if not self._pending:
             return
         pending, self._pending = self._pending, defaultdict(Counter)
-        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
         table = IngestStat.__table__
         try:
             async with self.db.writer.begin() as conn:
                 for (client_id, hour), counts in pending.items():
-                    values = {c: counts.get(c, 0) for c in COLUMNS}
-                    stmt = insert(table).values(client_id=client_id, hour=hour, **values)
-                    stmt = stmt.on_conflict_do_update(
-                        index_elements=["client_id", "hour"],
-                        set_={c: table.c[c] + stmt.excluded[c] for c in COLUMNS},
-                    )
-                    await conn.execute(stmt)
+                    amounts = {c: counts.get(c, 0) for c in COLUMNS}
+                    await conn.execute(upsert_add(self.db.dialect, table, {"client_id": client_id, "hour": hour}, amounts))
         except Exception as exc:
             # Keep the counts for the next try rather than losing what the outage itself caused.
             for key, counts in pending.items():

@@ -8,16 +8,14 @@ acknowledged log is always durable."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
-import orjson
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 
+from ...db.dialect import Dialect, insert_logs
 from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ..errors import StorageUnavailable
@@ -29,56 +27,6 @@ MAX_ROWS_PER_TRANSACTION = 2000
 # PostgreSQL commits overlap: while one transaction waits for its WAL flush, the next one is
 # already being sent. SQLite has a single writer connection, so one flusher there.
 POSTGRES_FLUSHERS = 4
-
-_COLUMNS = ("client_id", "environment", "ticket_id", "executed_at", "execution_time_seconds", "status", "category",
-            "metrics", "payload", "extra", "idempotency_key", "created_at", "confidence", "iterations")
-_JSON_COLUMNS = {"metrics", "payload", "extra"}
-_PG_TYPES = {"executed_at": "timestamptz", "created_at": "timestamptz", "execution_time_seconds": "float8",
-             "confidence": "float8", "iterations": "int4"}
-# One fixed statement for any number of rows, so asyncpg prepares it once per connection (the
-# VALUES lists SQLAlchemy generates differ with every batch size and are prepared again each time).
-# Ids come from the sequence in ORDER BY order, so sorting them restores the rows' order: the
-# same guarantee SQLAlchemy's own "insertmanyvalues" relies on for PostgreSQL.
-_PG_INSERT = text(
-    "INSERT INTO workflow_logs ({cols}) SELECT {sel} FROM unnest({arrays}) WITH ORDINALITY AS t({cols}, ord) "
-    "ORDER BY ord RETURNING id".format(
-        cols=", ".join(_COLUMNS),
-        sel=", ".join(f"{c}::jsonb" if c in _JSON_COLUMNS else c for c in _COLUMNS),
-        arrays=", ".join(f"CAST(:{c} AS {'text' if c in _JSON_COLUMNS else _PG_TYPES.get(c, 'varchar')}[])"
-                         for c in _COLUMNS),
-    )
-)
-
-
-_SQLITE_INSERT = "INSERT INTO workflow_logs ({}) VALUES ({})".format(", ".join(_COLUMNS), ", ".join("?" * len(_COLUMNS)))
-_UTC = timezone.utc
-
-
-def _sqlite_time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(_UTC)
-    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
-        value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond)
-
-
-def _sqlite_params(r: dict[str, Any]) -> tuple:
-    return (r["client_id"], r["environment"], r["ticket_id"], _sqlite_time(r["executed_at"]),
-            r["execution_time_seconds"], r["status"], r["category"], json.dumps(r["metrics"]),
-            json.dumps(r["payload"]), json.dumps(r["extra"]), r["idempotency_key"], _sqlite_time(r["created_at"]),
-            r.get("confidence"), r.get("iterations"))
-
-
-def _json(value: Any) -> str | None:
-    # JSONB parses the text, so its formatting does not matter: orjson (several times faster than
-    # json.dumps); json for what orjson refuses (integers beyond 64 bits).
-    if value is None:
-        return None
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
 
 
 @dataclass
@@ -99,8 +47,7 @@ class LogWriter:
         self.timeout = timeout
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
-        self._postgres = db.dialect == "postgresql"
-        self.flushers = POSTGRES_FLUSHERS if self._postgres else 1
+        self.flushers = POSTGRES_FLUSHERS if db.dialect is Dialect.POSTGRESQL else 1
 
     def start(self) -> None:
         if len(self._tasks) == self.flushers and not any(t.done() for t in self._tasks):
@@ -203,7 +150,7 @@ class LogWriter:
                         seen.add(ident)
             ids: list[int] = []
             if fresh:
-                ids = await (self._insert_postgres(conn, fresh) if self._postgres else self._insert_sqlite(conn, fresh))
+                ids = await insert_logs(self.db.dialect, conn, fresh)
         # Committed: map each submitted row to its id, marking repeats as duplicates.
         fresh_ids = iter(ids)
         assigned: dict[tuple[str, str], int] = {}
@@ -223,37 +170,6 @@ class LogWriter:
                     stored.append(Stored(new_id, False))
             out.append(stored)
         return out
-
-    @staticmethod
-    async def _insert_sqlite(conn, rows: list[dict[str, Any]]) -> list[int]:
-        # INSERT ... RETURNING with sort_by_parameter_order runs one statement per row on SQLite
-        # (SQLAlchemy cannot order a multi-row RETURNING there). One executemany instead, then the
-        # ids: this transaction holds SQLite's write lock, so nothing else inserts in between and
-        # each row got max(rowid) + 1, i.e. they are consecutive and end at last_insert_rowid().
-        # The parameters are built here, byte for byte what insert(WorkflowLog) bound (the JSON
-        # type's json.dumps, None as 'null'; UtcDateTime + SQLite DATETIME's text form): SQLAlchemy's
-        # per-row bind processing was ~5% of the single-log ingest profile.
-        await conn.exec_driver_sql(_SQLITE_INSERT, [_sqlite_params(r) for r in rows])
-        last = (await conn.execute(text("SELECT last_insert_rowid()"))).scalar_one()
-        return list(range(last - len(rows) + 1, last + 1))
-
-    @staticmethod
-    async def _insert_postgres(conn, rows: list[dict[str, Any]]) -> list[int]:
-        order = list(range(len(rows)))
-        if any(r["idempotency_key"] is not None for r in rows):
-            # Concurrent flushers take unique-index locks in one global order: no deadlocks.
-            order.sort(key=lambda i: (rows[i]["idempotency_key"] is None, rows[i]["client_id"],
-                                      rows[i]["idempotency_key"] or ""))
-        ordered = [rows[i] for i in order]
-        params = {c: [_json(r[c]) for r in ordered] if c in _JSON_COLUMNS else [r[c] for r in ordered]
-                  for c in _COLUMNS}
-        inserted = sorted((await conn.execute(_PG_INSERT, params)).scalars())
-        if len(inserted) != len(rows):  # pragma: no cover - would mean the statement above is wrong
-            raise RuntimeError(f"inserted {len(inserted)} rows for {len(rows)}")
-        ids = [0] * len(rows)
-        for position, new_id in zip(order, inserted):
-            ids[position] = new_id
-        return ids
 
 
 def _expire(future: asyncio.Future) -> None:

@@ -23,7 +23,7 @@ async def ingest_report(db: Database, principal: Principal, since: datetime | No
     if condition is not None:
         query = query.where(condition)
     query = query.order_by(IngestStat.hour.desc(), IngestStat.client_id)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         rows = (await session.scalars(query)).all()
     return [
         {

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ...db import log_columns
 from ...db.engine import Database
+from ...db.log_columns import Kind
 from ...db.models import WorkflowLog
 from ..errors import NotFound
 from ..access.principal import Principal
@@ -16,34 +18,23 @@ from ..public_ids import PublicIds
 from .scope import LogFilters, after_cursor, effective_client, encode_cursor, resolve_log_id, scoped_select
 
 MAX_LIMIT = 200
-SUMMARY_COLUMNS = (
-    WorkflowLog.id,
-    WorkflowLog.client_id,
-    WorkflowLog.environment,
-    WorkflowLog.ticket_id,
-    WorkflowLog.executed_at,
-    WorkflowLog.execution_time_seconds,
-    WorkflowLog.status,
-    WorkflowLog.category,
-    WorkflowLog.metrics,
-    WorkflowLog.created_at,
-)
+SUMMARY_COLUMNS = tuple(getattr(WorkflowLog, name) for name in log_columns.SUMMARY_COLUMNS)
+_SUMMARY_KINDS = tuple((name, log_columns.KIND[name]) for name in log_columns.SUMMARY_COLUMNS)
 NEWEST_FIRST = (WorkflowLog.executed_at.desc(), WorkflowLog.id.desc())
 
 
 def summary(ids: PublicIds, row: Any) -> dict[str, Any]:
-    return {
-        "id": ids.encode(row.id),
-        "client_id": row.client_id,
-        "environment": row.environment,
-        "ticket_id": row.ticket_id,
-        "executed_at": row.executed_at.isoformat(),
-        "execution_time_seconds": row.execution_time_seconds,
-        "status": row.status,
-        "category": row.category,
-        "metrics": row.metrics,
-        "created_at": row.created_at.isoformat(),
-    }
+    """A row of SUMMARY_COLUMNS (or a whole WorkflowLog) as the API shows it: the public id, times
+    in ISO 8601, the rest as stored."""
+    out: dict[str, Any] = {}
+    for name, kind in _SUMMARY_KINDS:
+        value = getattr(row, name)
+        if kind is Kind.ID:
+            value = ids.encode(value)
+        elif kind is Kind.TIME and value is not None:
+            value = value.isoformat()
+        out[name] = value
+    return out
 
 
 def full(ids: PublicIds, row: WorkflowLog) -> dict[str, Any]:
@@ -58,7 +49,7 @@ async def list_logs(db: Database, ids: PublicIds, principal: Principal, filters:
     limit = max(1, min(limit, MAX_LIMIT))
     query = after_cursor(ids, scoped_select(principal, filters, *SUMMARY_COLUMNS), cursor)
     query = query.order_by(*NEWEST_FIRST).limit(limit + 1)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         rows = (await session.execute(query)).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -74,7 +65,7 @@ async def iter_logs(db: Database, ids: PublicIds, principal: Principal, filters:
         columns = () if full_rows else SUMMARY_COLUMNS
         query = after_cursor(ids, scoped_select(principal, filters, *columns), cursor)
         query = query.order_by(*NEWEST_FIRST).limit(page)
-        async with db.read_sessions()() as session:
+        async with db.read() as session:
             if full_rows:
                 rows = list((await session.scalars(query)).all())
             else:
@@ -93,7 +84,7 @@ async def get_log(db: Database, ids: PublicIds, principal: Principal, ref: str) 
     if log_id is None:
         raise NotFound("log not found")
     query = scoped_select(principal, LogFilters()).where(WorkflowLog.id == log_id)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         row = (await session.scalars(query)).first()
     if row is None:
         raise NotFound("log not found")
@@ -103,12 +94,12 @@ async def get_log(db: Database, ids: PublicIds, principal: Principal, ref: str) 
 async def categories(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:
     query = scoped_select(principal, LogFilters(client_id=client_id), WorkflowLog.category).distinct()
     query = query.where(WorkflowLog.category.is_not(None)).order_by(WorkflowLog.category).limit(500)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         return [c for (c,) in (await session.execute(query)).all()]
 
 
 async def environments(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:
     query = scoped_select(principal, LogFilters(client_id=client_id), WorkflowLog.environment).distinct()
     query = query.order_by(WorkflowLog.environment).limit(100)
-    async with db.read_sessions()() as session:
+    async with db.read() as session:
         return [e for (e,) in (await session.execute(query)).all()]
