@@ -44,8 +44,8 @@ class Database:
         """A session on the writer engine, committed by the caller: `async with db.write() as session:`."""
         return self._writes()
 
-    # Kept for the transition: tests/ and pages/ still call `db.read_sessions()()` and
-    # `db.write_sessions()()`; these two go once they use read() and write().
+    # Kept for the transition: tests/ and pages/ still call `db.read()` and
+    # `db.write()`; these two go once they use read() and write().
     def write_sessions(self) -> async_sessionmaker:
         return self._writes
 

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from ..db.log_columns import CSV_COLUMNS
 from ..db.types import utcnow
 from ..services.read import queries
 from ..services.errors import NotFound, ValidationFailed
@@ -24,8 +25,6 @@ from . import guard
 from .view_utils import PageFilters, bad_request, metric
 
 log = logging.getLogger("logger_app")
-CSV_COLUMNS = ("id", "ticket_id", "status", "client_id", "environment", "category", "confidence", "iterations",
-               "execution_time_seconds", "executed_at", "created_at")
 FULL_PAGE = 100  # full rows carry payloads (up to ~1 MiB each): smaller keyset pages bound memory
 
 
