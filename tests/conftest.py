@@ -7,7 +7,6 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,10 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from logger_app.config import Settings
+from tests.support.data import STORAGE_SECRET, ensure_client
+from tests.support.server import REPO
 
 PG_URL = os.environ.get("LOGGER_TEST_POSTGRES_URL")
-ROOT = Path(__file__).resolve().parent.parent
-STORAGE_SECRET = "test-secret"  # every test app's; public log ids are keyed by it
 TABLES = ("workflow_logs", "api_keys", "sessions", "login_attempts", "users", "ingest_stats", "audit_log", "clients")
 
 
@@ -121,15 +120,11 @@ def runtime(api):
 @pytest.fixture
 async def make_key(runtime):
     """make_key('acme') -> a fresh client key (creating the client if needed); make_key(None) -> admin key."""
-    from logger_app.services.access import clients, keys
-    from logger_app.services.errors import Conflict
+    from logger_app.services.access import keys
 
     async def make(client_id: str | None) -> str:
         if client_id is not None:
-            try:
-                await clients.create_client(runtime.db, client_id)
-            except Conflict:
-                pass
+            await ensure_client(runtime.db, client_id)
         return (await keys.create_key(runtime.db, client_id)).key
 
     return make
@@ -142,18 +137,8 @@ def cli(app_env):
     import sys
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "logger_app", *args], cwd=ROOT, env=dict(os.environ),
+        return subprocess.run([sys.executable, "-m", "logger_app", *args], cwd=REPO, env=dict(os.environ),
                               input=stdin, capture_output=True, text=True, timeout=120)
 
     return run
 
-
-def public_id(row_id: int) -> str:
-    """The public id the test apps give the row `row_id` (for tests that insert rows directly)."""
-    from logger_app.services.public_ids import PublicIds
-
-    return PublicIds.from_secret(STORAGE_SECRET).encode(row_id)
-
-
-def H(key: str) -> dict[str, str]:
-    return {"X-API-Key": key, "Content-Type": "application/json"}

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from logger_app.app import create_api
 from logger_app.config import Settings
 
-from .conftest import H
+from tests.support.data import H
 from tests.support.proxies import TcpFaultProxy
 
 TIMEOUT = 2.0  # settings.db_timeout_seconds for these tests

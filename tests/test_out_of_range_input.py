@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from .conftest import H
+from tests.support.data import H
 
 # Valid ISO-8601, but the UTC instant lies before year 1 or after year 9999: datetime overflows.
 OVERFLOWING = ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+14:00")

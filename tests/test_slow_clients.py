@@ -16,7 +16,7 @@ import pytest
 
 from logger_app.services.access.ratelimit import RateLimiter
 
-from .conftest import H
+from tests.support.data import H
 from tests.support.server import create_client_key, start_server
 
 BODY_TIMEOUT = 2.0

@@ -9,9 +9,8 @@ import re
 
 from nicegui import ui
 
-from tests.pages_fixtures import db  # noqa: F401
-from tests.pages_helpers import user  # noqa: F401
-from tests.pages_helpers import CLIENT_PASSWORD, add_logs, client_user, eventually, login, make_log, table_rows
+from tests.support.data import add_logs, make_log
+from tests.support.pages import CLIENT_PASSWORD, client_user, eventually, login, table_rows
 
 
 async def seed_many(db, client_id: str = "acme", n: int = 120, prefix: str = "T") -> list[int]:
