@@ -15,14 +15,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from logger_app.config import Settings
 from tests.support.data import STORAGE_SECRET, ensure_client
+from tests.support.postgres import admin_sql, sibling_url
 from tests.support.server import REPO
 
 PG_URL = os.environ.get("LOGGER_TEST_POSTGRES_URL")
 TABLES = ("workflow_logs", "api_keys", "sessions", "login_attempts", "users", "ingest_stats", "audit_log", "clients")
-
-
-def _pg_admin_url(url: str) -> str:
-    return url.rsplit("/", 1)[0] + "/postgres"
 
 
 @pytest.fixture(scope="session")
@@ -34,22 +31,13 @@ def pg_database_url() -> str | None:
         yield None
         return
     name = f"cl_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(_pg_admin_url(PG_URL), isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(sql))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(admin_sql(PG_URL, f'CREATE DATABASE "{name}"'))
+    url = sibling_url(PG_URL, name)
     from logger_app.db.migrate import upgrade_sync
 
     upgrade_sync(url)
     yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin_sql(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _backends() -> list:
