@@ -1,5 +1,5 @@
 """Timestamps that overflow when normalised to UTC, and crafted keyset cursors, are 400s naming the
-field on both backends, never 500s. (The dashboard's URL filters: test_pages_time_bounds.py.)"""
+field on both backends, never 500s. (The dashboard's URL filters: pages/test_time_bounds.py.)"""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Row ids are one global sequence; the API, pages and exports name logs by a keyed permutation of it
 (services/public_ids.py). API tests run on SQLite and PostgreSQL; dashboard ones are in
-test_pages_public_ids.py."""
+pages/test_public_ids.py."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ async def test_filters_from_url_and_from_controls(user, db, monkeypatch):
     await user.should_see("no logs match")
     await user.open("/logs?category=never-seen&environment=nowhere&status=bogus")
     assert table_rows(user) == []
-    # A date the page cannot honour is a 400 naming it (test_pages_time_bounds.py), not dropped.
+    # A date the page cannot honour is a 400 naming it (test_time_bounds.py), not dropped.
     assert (await user.http_client.get("/logs?since=junk")).status_code == 400
 
 
