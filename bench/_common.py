@@ -1,4 +1,5 @@
-"""Shared by the benchmarks: start a server process, read its RSS, and a lean HTTP/1.1 load generator.
+"""Shared by the benchmarks: the server under test (tests/support/server.py's ServerProcess, with the
+benches' settings), its RSS and CPU, and a lean HTTP/1.1 load generator.
 
 The load generator is raw asyncio (uvloop) with pre-encoded requests on keep-alive connections: it
 costs a few microseconds per request, so the server under test, not the client, is the bottleneck
@@ -10,25 +11,16 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-PY = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.server import REPO, ServerProcess, free_port, server_env  # noqa: E402
 
 
 def rss_mib(pid: int) -> float:
@@ -47,75 +39,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_http(port: int, path: str, proc: subprocess.Popen, timeout: float = 60.0) -> float:
-    """Poll until GET path answers 200; returns the moment it did (perf_counter)."""
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as r:
-                if r.status == 200:
-                    return time.perf_counter()
-        except OSError:
-            time.sleep(0.005)
-    raise RuntimeError(f"no answer on :{port}{path} within {timeout}s")
+def logger_server(db_url: str, data_dir: str, log_path: str | None = None, tree: str | None = None,
+                  **settings: str) -> ServerProcess:
+    """`python main.py` in its own process, as in production (uvicorn, uvloop, httptools, no access log);
+    `.start()` returns once /healthz answers, with `started_in` the seconds from process start to then.
+
+    The caller's LOGGER_* variables reach the server (`settings` add more). `tree`: run main.py from
+    another copy of the code (a directory holding main.py and logger_app/), e.g. the previous commit,
+    to compare before/after in the same conditions. The CLI (`cli(server.env, ...)`) runs this one."""
+    env = server_env(db_url, Path(data_dir), inherit_logger_env=True,
+                     **{"admin_password": "x", "storage_secret": "bench", **settings})
+    return ServerProcess(env, Path(log_path) if log_path else None, cwd=Path(tree) if tree else REPO,
+                         ready_path="/healthz", poll_seconds=0.005)
 
 
-@dataclass
-class Server:
-    proc: subprocess.Popen
-    port: int
-    started_in: float  # seconds from process start to the first 200
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def start_logger(db_url: str, data_dir: str, port: int | None = None, log_path: str | None = None,
-                 tree: str | None = None) -> Server:
-    """`python main.py` in its own process, as in production (uvicorn, uvloop, httptools, no access log).
-
-    `tree`: run main.py from another copy of the code (a directory holding main.py and logger_app/),
-    e.g. the previous commit, to compare before/after in the same conditions."""
-    port = port or free_port()
-    env = dict(os.environ, LOGGER_DATABASE_URL=db_url, LOGGER_PORT=str(port), LOGGER_DATA_DIR=data_dir,
-               LOGGER_ADMIN_PASSWORD="x", LOGGER_STORAGE_SECRET="bench")
-    out = open(log_path or os.devnull, "ab")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([PY, "main.py"], cwd=tree or REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    t1 = wait_http(port, "/healthz", proc)
-    return Server(proc, port, t1 - t0)
-
-
-def start_bare(port: int | None = None) -> Server:
-    port = port or free_port()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([PY, str(REPO / "bench" / "bare_app.py"), str(port)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t1 = wait_http(port, "/healthz", proc)
-    return Server(proc, port, t1 - t0)
-
-
-def cli(db_url: str, data_dir: str, *args: str) -> str:
-    env = dict(os.environ, LOGGER_DATABASE_URL=db_url, LOGGER_DATA_DIR=data_dir, LOGGER_ADMIN_PASSWORD="x")
-    return subprocess.run([PY, "-m", "logger_app", *args], cwd=REPO, env=env, check=True,
-                          capture_output=True, text=True).stdout
-
-
-def make_key(db_url: str, data_dir: str, client: str = "bench") -> str:
-    cli(db_url, data_dir, "client", "create", client)
-    return json.loads(cli(db_url, data_dir, "key", "create", client, "--json"))["key"]
+def bare_server() -> ServerProcess:
+    """bench/bare_app.py, the yardstick for bench/compare.py."""
+    port = free_port()
+    # The bare app takes its port on the command line; LOGGER_PORT tells ServerProcess where to look.
+    return ServerProcess(dict(os.environ, LOGGER_PORT=str(port)), argv=("bench/bare_app.py", str(port)),
+                         ready_path="/healthz", poll_seconds=0.005)
 
 
 def pg_admin(sql: str) -> None:

@@ -20,16 +20,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     TABLE_HEAD,
+    bare_server,
     demo_bodies,
     drive,
     fmt_row,
     fresh_pg_database,
-    make_key,
+    logger_server,
     post_request,
-    start_bare,
-    start_logger,
     wait_quiet,
 )
+
+from tests.support.server import create_client_key  # noqa: E402
 
 
 def main() -> None:
@@ -44,7 +45,7 @@ def main() -> None:
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
 
     print(f"load average before: {wait_quiet(args.max_load):.1f}")
-    bare = start_bare()
+    bare = bare_server().start()
     try:
         reqs = [post_request("/api/v1/logs", "unused", b) for b in bodies]
         base = drive(bare.port, reqs, args.concurrency, args.seconds, args.warmup, bare.pid)
@@ -56,9 +57,9 @@ def main() -> None:
     for kind in kinds:
         with tempfile.TemporaryDirectory(prefix="cl-cmp-") as tmp:
             url = f"sqlite+aiosqlite:///{tmp}/bench.db" if kind == "sqlite" else fresh_pg_database("cl_bench_compare")
-            server = start_logger(url, tmp, log_path=f"{tmp}/server.log")
+            server = logger_server(url, tmp, log_path=f"{tmp}/server.log").start()
             try:
-                key = make_key(url, tmp)
+                key = create_client_key(server.env, "bench")
                 reqs = [post_request("/api/v1/logs", key, b) for b in bodies]
                 r = drive(server.port, reqs, args.concurrency, args.seconds, args.warmup, server.pid)
             finally:

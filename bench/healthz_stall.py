@@ -37,10 +37,11 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import _Conn, cli, fresh_pg_database, start_logger, wait_quiet  # noqa: E402
+from _common import _Conn, fresh_pg_database, logger_server, wait_quiet  # noqa: E402
 from read import load_postgres, load_sqlite  # noqa: E402
 
 from logger_app.db.migrate import upgrade  # noqa: E402
+from tests.support.server import cli  # noqa: E402
 
 CLIENTS = ["big", "small"]
 WEIGHTS = [0.99, 0.01]
@@ -139,10 +140,11 @@ async def prepare(args) -> str:
 def run(args) -> None:
     url = asyncio.run(prepare(args))
     data_dir = tempfile.mkdtemp(prefix="cl-bench-stall-")
-    keys = {c: json.loads(cli(url, data_dir, "key", "create", c, "--json"))["key"] for c in CLIENTS}
-    os.environ["LOGGER_READ_RATE_LIMIT_PER_KEY"] = "0"  # measure the read path, not the limiter
+    server = logger_server(url, data_dir, log_path=os.path.join(data_dir, "server.log"), tree=args.tree,
+                           read_rate_limit_per_key="0")  # measure the read path, not the limiter
+    keys = {c: json.loads(cli(server.env, "key", "create", c, "--json"))["key"] for c in CLIENTS}
     load = wait_quiet(args.max_load) if args.max_load else os.getloadavg()[0]
-    server = start_logger(url, data_dir, log_path=os.path.join(data_dir, "server.log"), tree=args.tree)
+    server.start()
     try:
         print(f"\n{args.db}, {args.n:,} logs ({WEIGHTS[0]:.0%} for one key), tree {args.tree or 'this one'}, "
               f"load average {load:.1f}; probes every {args.interval * 1000:.0f} ms for {args.seconds:g} s per phase\n")

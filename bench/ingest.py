@@ -28,12 +28,13 @@ from _common import (  # noqa: E402
     drive,
     fmt_row,
     fresh_pg_database,
-    make_key,
+    logger_server,
     post_request,
     rss_mib,
-    start_logger,
     wait_quiet,
 )
+
+from tests.support.server import create_client_key  # noqa: E402
 
 MAX_BODY = 1024 * 1024  # the server's default limit
 
@@ -48,11 +49,11 @@ def run_backend(kind: str, args) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory(prefix="cl-bench-") as tmp:
         url = db_url_for(kind, tmp)
-        server = start_logger(url, tmp, log_path=f"{tmp}/server.log", tree=args.tree)
+        server = logger_server(url, tmp, log_path=f"{tmp}/server.log", tree=args.tree).start()
         try:
             time.sleep(2)
             idle = rss_mib(server.pid)
-            key = make_key(url, tmp)
+            key = create_client_key(server.env, "bench")
             singles = [post_request("/api/v1/logs", key, b) for b in demo_bodies(256)]
             batches = [post_request("/api/v1/logs/batch", key, b) for b in batch_bodies(500, 8)
                        if len(b) <= MAX_BODY]

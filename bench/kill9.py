@@ -29,7 +29,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.server_process import create_client_key, server_env, ServerProcess  # noqa: E402
+from tests.support.postgres import admin_sql, sibling_url  # noqa: E402
+from tests.support.server import ServerProcess, create_client_key, server_env  # noqa: E402
 
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -123,22 +124,13 @@ async def stored_rows(url: str, client_id: str, secret: str) -> list[tuple[str, 
         await engine.dispose()
 
 
-async def admin_sql(pg_url: str, sql: str) -> None:
-    engine = create_async_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 def run_backend(backend: str, rounds: int, workers: int, pg_url: str, workdir: Path) -> bool:
     dbname = f"cl_kill9_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{workdir}/logger.db"
     else:
         asyncio.run(admin_sql(pg_url, f'CREATE DATABASE "{dbname}"'))
-        url = pg_url.rsplit("/", 1)[0] + "/" + dbname
+        url = sibling_url(pg_url, dbname)
     server = ServerProcess(server_env(url, workdir / "data"), workdir / "server.log")
     try:
         server.start()

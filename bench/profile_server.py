@@ -17,7 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, batch_bodies, demo_bodies, drive, fresh_pg_database, make_key, post_request, start_logger  # noqa: E402
+from _common import REPO, batch_bodies, demo_bodies, drive, fresh_pg_database, logger_server, post_request  # noqa: E402
+
+from tests.support.server import create_client_key  # noqa: E402
 
 
 def summarize(path: str, top: int = 40) -> None:
@@ -51,9 +53,9 @@ def main() -> None:
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="cl-prof-") as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db" if args.db == "sqlite" else fresh_pg_database("cl_bench_prof")
-        server = start_logger(url, tmp, log_path=f"{tmp}/server.log", tree=args.tree)
+        server = logger_server(url, tmp, log_path=f"{tmp}/server.log", tree=args.tree).start()
         try:
-            key = make_key(url, tmp)
+            key = create_client_key(server.env, "bench")
             if args.batch:
                 reqs, items = [post_request("/api/v1/logs/batch", key, b) for b in batch_bodies(500, 4)], 500
             else:

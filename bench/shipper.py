@@ -30,7 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from logger_app.client import LogShipper  # noqa: E402
-from tests.client_helpers import Blackhole, closed_port_url, start_real_server  # noqa: E402
+from tests.support.proxies import Blackhole, closed_port_url  # noqa: E402
+from tests.support.server import create_client_key, start_server  # noqa: E402
 
 
 def sample_log(i: int) -> dict:
@@ -99,9 +100,10 @@ def main() -> None:
         if args.url and args.key:
             live_url, live_key = args.url, args.key
         else:
-            server = start_real_server(Path(tmp))
-            live_url, live_key = server.url, server.api_key
+            server = start_server(f"sqlite+aiosqlite:///{tmp}/logger.db", Path(tmp))
         try:
+            if server is not None:
+                live_url, live_key = server.url, create_client_key(server.env, "acme")
             rows.append(("live", measure(live_url, live_key, args.calls, settle=60)))
         finally:
             if server is not None:

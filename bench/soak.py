@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.server_process import ServerProcess, create_client_key, server_env  # noqa: E402
+from tests.support.server import ServerProcess, create_client_key, server_env  # noqa: E402
 
 VALID_SHAPES = [
     lambda i: {"ticket_id": f"S-{i}", "status": "SUCCESS", "execution_time_seconds": random.random() * 30,

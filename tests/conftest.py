@@ -7,7 +7,6 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,15 +14,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from logger_app.config import Settings
+from tests.support.data import STORAGE_SECRET, ensure_client
+from tests.support.postgres import admin_sql, sibling_url
+from tests.support.server import REPO
 
 PG_URL = os.environ.get("LOGGER_TEST_POSTGRES_URL")
-ROOT = Path(__file__).resolve().parent.parent
-STORAGE_SECRET = "test-secret"  # every test app's; public log ids are keyed by it
 TABLES = ("workflow_logs", "api_keys", "sessions", "login_attempts", "users", "ingest_stats", "audit_log", "clients")
-
-
-def _pg_admin_url(url: str) -> str:
-    return url.rsplit("/", 1)[0] + "/postgres"
 
 
 @pytest.fixture(scope="session")
@@ -35,22 +31,13 @@ def pg_database_url() -> str | None:
         yield None
         return
     name = f"cl_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(_pg_admin_url(PG_URL), isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(sql))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(admin_sql(PG_URL, f'CREATE DATABASE "{name}"'))
+    url = sibling_url(PG_URL, name)
     from logger_app.db.migrate import upgrade_sync
 
     upgrade_sync(url)
     yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin_sql(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _backends() -> list:
@@ -121,15 +108,11 @@ def runtime(api):
 @pytest.fixture
 async def make_key(runtime):
     """make_key('acme') -> a fresh client key (creating the client if needed); make_key(None) -> admin key."""
-    from logger_app.services.access import clients, keys
-    from logger_app.services.errors import Conflict
+    from logger_app.services.access import keys
 
     async def make(client_id: str | None) -> str:
         if client_id is not None:
-            try:
-                await clients.create_client(runtime.db, client_id)
-            except Conflict:
-                pass
+            await ensure_client(runtime.db, client_id)
         return (await keys.create_key(runtime.db, client_id)).key
 
     return make
@@ -142,18 +125,8 @@ def cli(app_env):
     import sys
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "logger_app", *args], cwd=ROOT, env=dict(os.environ),
+        return subprocess.run([sys.executable, "-m", "logger_app", *args], cwd=REPO, env=dict(os.environ),
                               input=stdin, capture_output=True, text=True, timeout=120)
 
     return run
 
-
-def public_id(row_id: int) -> str:
-    """The public id the test apps give the row `row_id` (for tests that insert rows directly)."""
-    from logger_app.services.public_ids import PublicIds
-
-    return PublicIds.from_secret(STORAGE_SECRET).encode(row_id)
-
-
-def H(key: str) -> dict[str, str]:
-    return {"X-API-Key": key, "Content-Type": "application/json"}

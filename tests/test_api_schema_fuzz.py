@@ -9,7 +9,7 @@ schemathesis = pytest.importorskip("schemathesis")  # a test extra; `make test` 
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from .server_process import create_client_key, start_server  # noqa: E402
+from tests.support.server import create_client_key, start_server  # noqa: E402
 
 EXAMPLES = 20  # per operation and mode: bounded so CI stays quick, still hundreds of requests
 

@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from .server_process import REPO, cli, create_client_key, start_server
+from tests.support.server import REPO, cli, create_client_key, start_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = REPO / "docs" / "screenshots"

@@ -24,16 +24,8 @@ from hypothesis import strategies as st
 
 from logger_app.client import AsyncLogShipper, LogShipper, LogShipperHandler, record_to_log
 from logger_app.client._retry import backoff_delay, parse_retry_after
-from tests.client_helpers import (
-    REPO,
-    Blackhole,
-    FaultProxy,
-    closed_port_url,
-    first_n,
-    read_back,
-    read_one,
-    start_real_server,
-)
+from tests.support.proxies import Blackhole, HttpFaultProxy, closed_port_url, first_n
+from tests.support.server import REPO, create_client_key, read_back, read_one, start_server
 
 # Fast retries so that recovery tests finish in seconds; the policy itself is unit-tested below.
 FAST = dict(flush_interval=0.05, backoff_base=0.05, backoff_cap=0.2)
@@ -45,9 +37,12 @@ def server(tmp_path_factory):
     if url and key:
         yield url, key
         return
-    srv = start_real_server(tmp_path_factory.mktemp("central-logger"))
+    tmp = tmp_path_factory.mktemp("central-logger")
+    # read_back pages through everything the module has stored with one key, as fast as the
+    # server answers: the default read limit (tests/test_read_rate_limit.py) would cut it off.
+    srv = start_server(f"sqlite+aiosqlite:///{tmp}/logger.db", tmp, read_rate_limit_per_key="0")
     try:
-        yield srv.url, srv.api_key
+        yield srv.url, create_client_key(srv.env, "acme")
     finally:
         srv.stop()
 
@@ -229,7 +224,7 @@ def test_many_threads_shipping_at_once(server):
 def test_gzip_compressed_batches_are_accepted(server):
     url, key = server
     pfx = prefix()
-    with FaultProxy(url, lambda i: ("forward",)) as proxy:
+    with HttpFaultProxy(url, lambda i: ("forward",)) as proxy:
         with LogShipper(proxy.url, key, compress=True, **FAST) as shipper:
             for log in make_logs(pfx, 100):
                 shipper.ship(log)
@@ -244,7 +239,7 @@ def test_partial_success_207_counts_rejected_items_as_failed(server):
     pfx = prefix()
     logs = make_logs(pfx, 5)
     logs[2]["status"] = "NOT-A-STATUS"
-    with FaultProxy(url, lambda i: ("forward",)) as proxy:
+    with HttpFaultProxy(url, lambda i: ("forward",)) as proxy:
         shipper = LogShipper(proxy.url, key, **FAST)
         for log in logs:
             shipper.ship(log)
@@ -259,7 +254,7 @@ def test_partial_success_207_counts_rejected_items_as_failed(server):
 @pytest.mark.parametrize("status", [400, 401, 403, 413])
 def test_client_errors_are_failed_not_retried(server, status):
     url, key = server
-    with FaultProxy(url, lambda i: ("status", status)) as proxy:
+    with HttpFaultProxy(url, lambda i: ("status", status)) as proxy:
         shipper = LogShipper(proxy.url, key, **FAST)
         for log in make_logs(prefix(), 10):
             shipper.ship(log)
@@ -287,7 +282,7 @@ def test_retryable_status_then_recovery_stores_everything_once(server, status):
     url, key = server
     pfx = prefix()
     logs = make_logs(pfx, 300)
-    with FaultProxy(url, first_n(3, ("status", status))) as proxy:
+    with HttpFaultProxy(url, first_n(3, ("status", status))) as proxy:
         shipper = LogShipper(proxy.url, key, batch_size=100, **FAST)
         for log in logs:
             assert shipper.ship(log)
@@ -303,7 +298,7 @@ def test_retryable_status_then_recovery_stores_everything_once(server, status):
 def test_retry_after_header_is_honoured(server):
     url, key = server
     plan = first_n(1, ("status", 503, {"Retry-After": "1"}))
-    with FaultProxy(url, plan) as proxy:
+    with HttpFaultProxy(url, plan) as proxy:
         shipper = LogShipper(proxy.url, key, **FAST)
         shipper.ship({"ticket_id": prefix(), "status": "SUCCESS"})
         assert shipper.flush(10)
@@ -318,7 +313,7 @@ def test_lost_response_is_retried_and_stored_once(server):
     url, key = server
     pfx = prefix()
     logs = make_logs(pfx, 50)
-    with FaultProxy(url, first_n(2, ("forward_then_cut",))) as proxy:
+    with HttpFaultProxy(url, first_n(2, ("forward_then_cut",))) as proxy:
         shipper = LogShipper(proxy.url, key, **FAST)
         for log in logs:
             shipper.ship(log)
@@ -335,7 +330,7 @@ def test_blackholed_then_recovered_with_drops_keeps_the_rest_exactly_once(server
     pfx = prefix()
     logs = make_logs(pfx, 1000)
     # The first two connections hang (client times out), then the server is reachable.
-    with FaultProxy(url, first_n(2, ("hang",))) as proxy:
+    with HttpFaultProxy(url, first_n(2, ("hang",))) as proxy:
         shipper = LogShipper(proxy.url, key, max_queue=300, batch_size=100, timeout=0.5, **FAST)
         for log in logs:
             assert shipper.ship(log)

@@ -7,7 +7,7 @@ import re
 from logger_app.cli import _parser
 from logger_app.config import Settings
 
-from .conftest import ROOT
+from tests.support.server import REPO as ROOT
 
 README = (ROOT / "README.md").read_text()
 ENV_EXAMPLE = (ROOT / ".env.example").read_text()

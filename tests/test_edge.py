@@ -15,7 +15,7 @@ from logger_app.edge.logfilter import ScrubFilter
 from logger_app.edge.middleware import EdgeMiddleware
 from logger_app.edge.proxies import TrustedProxies
 
-from .server_process import start_server
+from tests.support.server import start_server
 
 
 async def _echo(scope, receive, send):

@@ -2,7 +2,8 @@
 the configured timeout, /readyz says so, and the same process recovers once the database is back.
 Plus SQLite under 50 concurrent writers: no "database is locked".
 
-PostgreSQL is reached through tests/faultproxy.py; the shared server itself is never stopped."""
+PostgreSQL is reached through TcpFaultProxy (tests/support/proxies.py); the shared server itself is
+never stopped."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from sqlalchemy.engine import make_url
 from logger_app.app import create_api
 from logger_app.config import Settings
 
-from .conftest import H
-from .faultproxy import FaultProxy
+from tests.support.data import H
+from tests.support.proxies import TcpFaultProxy
 
 TIMEOUT = 2.0  # settings.db_timeout_seconds for these tests
 SLACK = 1.5  # scheduling and connection teardown on a loaded CI box
@@ -29,7 +30,7 @@ def proxy(pg_database_url):
     if pg_database_url is None:
         pytest.skip("fault tests need LOGGER_TEST_POSTGRES_URL (CI sets it)")
     url = make_url(pg_database_url)
-    with FaultProxy(url.host or "127.0.0.1", url.port or 5432) as p:
+    with TcpFaultProxy(url.host or "127.0.0.1", url.port or 5432) as p:
         p.database_url = url.set(host="127.0.0.1", port=p.port).render_as_string(hide_password=False)
         yield p
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from .conftest import H
+from tests.support.data import H
 
 LOG = {"ticket_id": "T-1", "status": "SUCCESS"}
 LEAKS = ("traceback (most recent", "postgresql", "sqlite", "asyncpg", "select ", "insert ", "sqlalchemy", 'file "')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import H
+from tests.support.data import H
 
 LOG = {
     "ticket_id": "T-100",

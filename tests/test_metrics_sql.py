@@ -18,7 +18,7 @@ from logger_app.services.read import metrics
 from logger_app.services.access.principal import Principal
 from logger_app.services.read.scope import LogFilters
 
-from .conftest import H
+from tests.support.data import H
 
 BASE = datetime(2026, 5, 1, 0, 0, tzinfo=timezone.utc)
 CATEGORIES = ["billing", "login", "shipping", None]

@@ -1,5 +1,5 @@
 """Timestamps that overflow when normalised to UTC, and crafted keyset cursors, are 400s naming the
-field on both backends, never 500s. (The dashboard's URL filters: test_pages_time_bounds.py.)"""
+field on both backends, never 500s. (The dashboard's URL filters: pages/test_time_bounds.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from .conftest import H
+from tests.support.data import H
 
 # Valid ISO-8601, but the UTC instant lies before year 1 or after year 9999: datetime overflows.
 OVERFLOWING = ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+14:00")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .conftest import H
+from tests.support.data import H
 
 SECRET_LOG = {
     "ticket_id": "P-1",
@@ -85,7 +85,7 @@ async def test_admin_deletes_are_audited_and_client_keys_cannot_delete(api, make
 
 
 def test_privacy_doc_is_linked_from_readme():
-    from .conftest import ROOT
+    from tests.support.server import REPO as ROOT
 
     assert (ROOT / "PRIVACY.md").exists()
     assert "PRIVACY.md" in (ROOT / "README.md").read_text()

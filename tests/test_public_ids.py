@@ -2,7 +2,7 @@
 
 Row ids are one global sequence; the API, pages and exports name logs by a keyed permutation of it
 (services/public_ids.py). API tests run on SQLite and PostgreSQL; dashboard ones are in
-test_pages_public_ids.py."""
+pages/test_public_ids.py."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from logger_app.services.errors import ValidationFailed
 from logger_app.services.public_ids import MAX_ROW_ID, PublicIds, is_public_id
 
-from .conftest import STORAGE_SECRET, H
+from tests.support.data import STORAGE_SECRET, H
 
 SHAPE = re.compile(r"log_[0-9a-f]{16}")
 MALFORMED = ["", "log_", "log_123", "log_0123456789abcdeg", "log_0123456789ABCDEF", "LOG_0123456789abcdef",

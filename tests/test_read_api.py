@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from .conftest import H
+from tests.support.data import H
 
 BASE = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -10,7 +10,7 @@ import pytest
 from logger_app.config import Settings
 from logger_app.services.access.ratelimit import RateLimiter
 
-from .conftest import H
+from tests.support.data import H
 
 LOG = {"ticket_id": "T-1", "status": "SUCCESS"}
 READ_PATHS = ("/api/v1/logs", "/api/v1/logs/1", "/api/v1/metrics/overview", "/api/v1/metrics/timeseries",

@@ -12,7 +12,8 @@ from logger_app.config import Settings
 from logger_app.runtime import redactor_from
 from logger_app.services.access.keys import new_key
 
-from .conftest import ROOT, H
+from tests.support.data import H
+from tests.support.server import REPO as ROOT
 
 # Names that were stored in clear before (suffix matching only) and must never be again.
 SECRET_NAMES = ["secret_key", "aws_secret_access_key", "passwordHash", "credentials", "AWS_SECRET_ACCESS_KEY",

@@ -16,8 +16,8 @@ import pytest
 
 from logger_app.services.access.ratelimit import RateLimiter
 
-from .conftest import H
-from .server_process import create_client_key, start_server
+from tests.support.data import H
+from tests.support.server import create_client_key, start_server
 
 BODY_TIMEOUT = 2.0
 LOG = json.dumps({"ticket_id": "T-slow", "status": "SUCCESS"}).encode()

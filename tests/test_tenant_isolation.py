@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import H, public_id
+from tests.support.data import H, public_id
 
 
 async def _two_clients(api, make_key):

@@ -9,9 +9,8 @@ from sqlalchemy import select, update
 from logger_app.db.models import User, UserSession
 from logger_app.db.types import utcnow
 from logger_app.services.access import sessions
-from tests.pages_fixtures import *  # noqa: F401,F403
-from tests.pages_fixtures import browser_cookie, session_cookie, sign_in, wait_for_navigation
 from logger_app.pages.guard import logout_token
+from tests.support.pages import browser_cookie, session_cookie, sign_in, wait_for_navigation
 
 
 async def _login_error(user) -> str:

@@ -1,6 +1,7 @@
-"""Fixtures for dashboard tests: the NiceGUI `user` with our database, and sign-in helpers.
+"""Fixtures for the dashboard tests in this folder: the NiceGUI `user` with our database, and `db`.
 
-Import with `from tests.pages_fixtures import *  # noqa: F401,F403` in a test module."""
+The plain helpers (sign-in, waiting, table rows) are in tests/support/pages.py, test data in
+tests/support/data.py: import them by name."""
 
 from __future__ import annotations
 
@@ -8,14 +9,11 @@ import sys
 from collections.abc import AsyncIterator
 
 import pytest
-from nicegui import ui
 from nicegui.testing.general_fixtures import get_path_to_main_file
 from nicegui.testing.user import User
 from nicegui.testing.user_simulation import user_simulation
 
 from logger_app.db.engine import Database, create_database
-
-ADMIN_PASSWORD = "admin-password"  # what conftest's settings give LOGGER_ADMIN_PASSWORD
 
 
 @pytest.fixture
@@ -71,35 +69,3 @@ async def db(app_env) -> AsyncIterator[Database]:
     database = create_database(app_env.database_url, app_env.db_timeout_seconds)
     yield database
     await database.dispose()
-
-
-async def sign_in(user: User, username: str = "admin", password: str = ADMIN_PASSWORD, path: str = "/login") -> None:
-    await user.open(path)
-    user.find(marker="username").type(username)
-    user.find(marker="password").type(password)
-    user.find(marker="login").click()
-
-
-async def wait_for_navigation(user: User, path_prefix: str, tries: int = 200) -> None:
-    """ui.navigate.to runs as a background task in the simulation; wait until it has landed."""
-    import asyncio
-
-    for _ in range(tries):
-        if user.back_history and user.back_history[-1].startswith(path_prefix):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never navigated to {path_prefix}; history {user.back_history}")
-
-
-def session_cookie(user: User) -> str | None:
-    return user.http_client.cookies.get("cl_session")
-
-
-async def browser_cookie(user: User) -> str:
-    """This simulated browser's binding cookie (set by the first page it opens)."""
-    if not user.http_client.cookies.get("cl_browser"):
-        await user.http_client.get("/login")
-    return user.http_client.cookies["cl_browser"]
-
-
-__all__ = ["user", "db", "sign_in", "wait_for_navigation", "session_cookie", "browser_cookie", "ADMIN_PASSWORD", "ui"]

@@ -11,10 +11,8 @@ import re
 from nicegui import ui
 
 from logger_app.services.public_ids import PublicIds
-from tests.conftest import STORAGE_SECRET
-from tests.pages_fixtures import db  # noqa: F401
-from tests.pages_helpers import CLIENT_PASSWORD, add_logs, client_user, eventually, login, make_log, table_rows
-from tests.pages_helpers import user  # noqa: F401
+from tests.support.data import STORAGE_SECRET, add_logs, make_log
+from tests.support.pages import CLIENT_PASSWORD, client_user, eventually, login, table_rows
 
 SHAPE = re.compile(r"log_[0-9a-f]{16}")
 

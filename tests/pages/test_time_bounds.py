@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pages_fixtures import db  # noqa: F401
-from tests.pages_helpers import add_logs, eventually, login, make_log, table_rows
-from tests.pages_helpers import user  # noqa: F401
+from tests.support.data import add_logs, make_log
+from tests.support.pages import eventually, login, table_rows
 
 BAD = [("until", "9999-12-31"),  # an end date includes its whole day: the day after year 9999
        ("since", "0001-01-01T00:00:00+14:00"), ("until", "9999-12-31T23:59:59-05:00"), ("since", "junk")]

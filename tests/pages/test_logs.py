@@ -9,9 +9,8 @@ import re
 
 from nicegui import ui
 
-from tests.pages_fixtures import db  # noqa: F401
-from tests.pages_helpers import user  # noqa: F401
-from tests.pages_helpers import CLIENT_PASSWORD, add_logs, client_user, eventually, login, make_log, table_rows
+from tests.support.data import add_logs, make_log
+from tests.support.pages import CLIENT_PASSWORD, client_user, eventually, login, table_rows
 
 
 async def seed_many(db, client_id: str = "acme", n: int = 120, prefix: str = "T") -> list[int]:
@@ -68,7 +67,7 @@ async def test_filters_from_url_and_from_controls(user, db, monkeypatch):
     await user.should_see("no logs match")
     await user.open("/logs?category=never-seen&environment=nowhere&status=bogus")
     assert table_rows(user) == []
-    # A date the page cannot honour is a 400 naming it (test_pages_time_bounds.py), not dropped.
+    # A date the page cannot honour is a 400 naming it (test_time_bounds.py), not dropped.
     assert (await user.http_client.get("/logs?since=junk")).status_code == 400
 
 

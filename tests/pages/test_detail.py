@@ -10,10 +10,8 @@ from nicegui import ui
 from logger_app.demo import demo_log
 from logger_app.pages import trace_view
 from logger_app.pages.view_utils import EXPANDED_CHARS, PREVIEW_CHARS
-from tests.conftest import public_id
-from tests.pages_fixtures import db  # noqa: F401
-from tests.pages_helpers import CLIENT_PASSWORD, NOW, add_logs, client_user, eventually, login, make_log
-from tests.pages_helpers import user  # noqa: F401
+from tests.support.data import NOW, add_logs, make_log, public_id
+from tests.support.pages import CLIENT_PASSWORD, client_user, eventually, login
 
 XSS = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 

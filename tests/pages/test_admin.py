@@ -10,8 +10,7 @@ from sqlalchemy import update
 
 from logger_app.db.models import UserSession
 from logger_app.services.access import clients, keys, sessions, users
-from tests.pages_fixtures import *  # noqa: F401,F403
-from tests.pages_fixtures import sign_in, wait_for_navigation
+from tests.support.pages import sign_in, wait_for_navigation
 
 CLIENT_PW = "client-password"
 

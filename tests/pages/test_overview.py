@@ -9,9 +9,8 @@ from nicegui import ui
 from logger_app.pages import charts
 from logger_app.pages.overview import OverviewState, change
 from logger_app.services.ingest.counters import IngestCounter
-from tests.pages_fixtures import db  # noqa: F401
-from tests.pages_helpers import CLIENT_PASSWORD, add_logs, client_user, eventually, login, make_log
-from tests.pages_helpers import user  # noqa: F401
+from tests.support.data import add_logs, make_log
+from tests.support.pages import CLIENT_PASSWORD, client_user, eventually, login
 
 
 def card(user, key: str) -> str:
