@@ -42,7 +42,7 @@ async def test_only_the_token_hash_is_stored_and_every_login_gets_a_new_token(ru
     await _make_client_user(db)
     first, second = await _sign_in(db), await _sign_in(db)
     assert first != second and len(first) >= 43  # 32 random bytes, url-safe base64
-    async with db.read_sessions()() as s:
+    async with db.read() as s:
         stored = (await s.scalars(select(UserSession.token_hash))).all()
     assert first not in stored and second not in stored
     assert all(len(h) == 64 for h in stored)
@@ -67,7 +67,7 @@ async def test_ticket_is_single_use_short_lived_and_never_a_session(runtime):
     assert await sessions.redeem_ticket(db, token) is None  # a cookie is not a ticket
 
     stale = await sessions.login(db, "carol", PW, "10.0.0.1")
-    async with db.write_sessions()() as s:
+    async with db.write() as s:
         await s.execute(update(UserSession).where(UserSession.ended_at > utcnow())
                         .values(ended_at=utcnow() - timedelta(seconds=1)))
         await s.commit()
@@ -77,7 +77,7 @@ async def test_ticket_is_single_use_short_lived_and_never_a_session(runtime):
 
 
 async def _age(db, token_hash_filter=None, **values):
-    async with db.write_sessions()() as s:
+    async with db.write() as s:
         await s.execute(update(UserSession).where(UserSession.ended_at.is_(None)).values(**values))
         await s.commit()
 
@@ -88,7 +88,7 @@ async def test_idle_expiry_after_12_hours(runtime):
     token = await _sign_in(db)
     await _age(db, last_seen_at=utcnow() - timedelta(hours=11, minutes=50))
     assert await sessions.resolve(db, token) is not None  # and this use resets the idle clock
-    async with db.read_sessions()() as s:
+    async with db.read() as s:
         seen = await s.scalar(select(UserSession.last_seen_at).where(UserSession.ended_at.is_(None)))
     assert utcnow() - seen < timedelta(minutes=1)
     await _age(db, last_seen_at=utcnow() - timedelta(hours=12, minutes=1))
@@ -110,7 +110,7 @@ async def test_last_seen_is_written_at_most_once_a_minute(runtime):
     recent = utcnow() - timedelta(seconds=30)
     await _age(db, last_seen_at=recent)
     await sessions.resolve(db, token)
-    async with db.read_sessions()() as s:
+    async with db.read() as s:
         seen = await s.scalar(select(UserSession.last_seen_at).where(UserSession.ended_at.is_(None)))
     assert abs(seen - recent) < timedelta(milliseconds=5)
 
@@ -141,7 +141,7 @@ async def test_five_failures_for_a_username_lock_it_even_from_other_ips(runtime)
     assert await sessions.login(db, "admin", "admin-password", "10.0.2.1") is not None  # others unaffected
 
     # The lock lifts once the failures are older than the 15-minute window.
-    async with db.write_sessions()() as s:
+    async with db.write() as s:
         await s.execute(update(LoginAttempt).values(at=utcnow() - timedelta(minutes=16)))
         await s.commit()
     assert await sessions.login(db, "carol", PW, "10.0.2.1") is not None

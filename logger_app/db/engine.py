@@ -44,14 +44,6 @@ class Database:
         """A session on the writer engine, committed by the caller: `async with db.write() as session:`."""
         return self._writes()
 
-    # Kept for the transition: tests/ and pages/ still call `db.read()` and
-    # `db.write()`; these two go once they use read() and write().
-    def write_sessions(self) -> async_sessionmaker:
-        return self._writes
-
-    def read_sessions(self) -> async_sessionmaker:
-        return self._reads
-
     async def dispose(self) -> None:
         await self.writer.dispose()
         if self.reader is not self.writer:

@@ -145,7 +145,7 @@ async def test_handlers_recheck_the_session_before_acting(user, db):
     await _as_admin(user, "/admin/clients")
     await user.should_see(marker="create-client")
     # The session ends (logout in another tab, expiry) while this page stays open.
-    async with db.write_sessions()() as s:
+    async with db.write() as s:
         await s.execute(update(UserSession).where(UserSession.ended_at.is_(None)).values(ended_at=sessions.utcnow()))
         await s.commit()
     user.find(marker="new-client-id").type("sneaky")

@@ -108,7 +108,7 @@ async def test_logout_ends_the_session_on_the_server(user, db):
     r = await user.http_client.post("/logout", data={"token": logout_token(old_cookie)})
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert session_cookie(user) is None
-    async with db.read_sessions()() as s:
+    async with db.read() as s:
         ended = await s.scalar(select(UserSession.ended_at).where(UserSession.ended_at < utcnow(),
                                                                    UserSession.last_seen_at != UserSession.ended_at))
     assert ended is not None
@@ -133,7 +133,7 @@ async def test_idle_session_expires(user, db):
     await sign_in(user, path="/login?next=/admin/clients")
     await wait_for_navigation(user, "/auth/complete")
     await user.should_see(marker="create-client")
-    async with db.write_sessions()() as s:
+    async with db.write() as s:
         await s.execute(update(UserSession).where(UserSession.ended_at.is_(None))
                         .values(last_seen_at=utcnow() - timedelta(hours=13)))
         await s.commit()
@@ -145,7 +145,7 @@ async def test_disabled_user_loses_access_at_once(user, db):
     await sign_in(user, path="/login?next=/admin/clients")
     await wait_for_navigation(user, "/auth/complete")
     await user.should_see(marker="create-client")
-    async with db.write_sessions()() as s:
+    async with db.write() as s:
         await s.execute(update(User).where(User.username == "admin").values(disabled=True))
         await s.commit()
     await user.open("/admin/clients")

@@ -168,7 +168,7 @@ async def test_detail_handlers_do_nothing_once_the_session_has_ended(user, db):
     [log_id] = await add_logs(db, "acme", [make_log("ENDED", payload={"final_answer": huge})])
     await login(user)
     await user.open(f"/logs/{log_id}")
-    async with db.write_sessions()() as s:
+    async with db.write() as s:
         await s.execute(update(UserSession).values(ended_at=utcnow()))
         await s.commit()
     user.find("show more (300,000 characters)").click()
