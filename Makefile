@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test venv venv-test migrate demo clean
+.PHONY: run test lint venv venv-test migrate demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,13 @@ migrate: venv
 demo: venv
 	$(VENV)/bin/logger-app demo
 
-test: venv-test
+# Lint and types first (seconds), then the suite.
+test: venv-test lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -40,11 +40,11 @@ from logger_app.db.engine import create_database  # noqa: E402
 from logger_app.db.log_columns import INSERT_COLUMNS  # noqa: E402
 from logger_app.db.migrate import upgrade  # noqa: E402
 from logger_app.demo import demo_log  # noqa: E402
-from logger_app.services.read import metrics, queries  # noqa: E402
 from logger_app.services.access.principal import Principal  # noqa: E402
-from logger_app.services.public_ids import PublicIds  # noqa: E402
-from logger_app.services.read.scope import LogFilters, encode_cursor  # noqa: E402
 from logger_app.services.ingest.validation import normalise_log  # noqa: E402
+from logger_app.services.public_ids import PublicIds  # noqa: E402
+from logger_app.services.read import metrics, queries  # noqa: E402
+from logger_app.services.read.scope import LogFilters, encode_cursor  # noqa: E402
 
 # What the writer inserts; the loaders' records below list the values in this order.
 COLS = INSERT_COLUMNS

@@ -12,14 +12,14 @@ import time
 from .config import Settings
 from .db.engine import Database, create_database
 from .db.migrate import upgrade
-from .services.ingest.pipeline import Ingestor
-from .services.ingest.redaction import Redactor
-from .services.ingest.counters import IngestCounter
 from .services.access.keys import KeyAuthenticator
 from .services.access.ratelimit import RateLimiter, read_limiter
+from .services.ingest.counters import IngestCounter
+from .services.ingest.pipeline import Ingestor
+from .services.ingest.redaction import Redactor
+from .services.ingest.writer import LogWriter
 from .services.public_ids import PublicIds
 from .services.retention import prune
-from .services.ingest.writer import LogWriter
 
 log = logging.getLogger("logger_app")
 

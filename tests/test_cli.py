@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 
-
-
 def test_client_and_key_lifecycle(cli):
     assert cli("client", "create", "acme", "--name", "ACME Corp").returncode == 0
     listed = cli("client", "list").stdout
@@ -45,8 +43,8 @@ def test_demo_loads_three_clients_with_errors(cli, app_env):
     import asyncio
 
     from logger_app.db.engine import create_database
-    from logger_app.services.read.metrics import overview
     from logger_app.services.access.principal import Principal
+    from logger_app.services.read.metrics import overview
     from logger_app.services.read.scope import LogFilters
 
     async def stats():

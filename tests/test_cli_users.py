@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 
-
 from logger_app.db.engine import create_database
 from logger_app.services.access import sessions
-
 
 
 def _can_log_in(settings, name: str, password: str, ip: str = "10.1.1.1") -> bool:

@@ -6,7 +6,6 @@ import re
 
 from logger_app.cli import _parser
 from logger_app.config import Settings
-
 from tests.support.server import REPO as ROOT
 
 README = (ROOT / "README.md").read_text()

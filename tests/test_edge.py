@@ -14,7 +14,6 @@ from logger_app.edge.headers import API_CSP, PAGE_CSP
 from logger_app.edge.logfilter import ScrubFilter
 from logger_app.edge.middleware import EdgeMiddleware
 from logger_app.edge.proxies import TrustedProxies
-
 from tests.support.server import start_server
 
 

@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 
 from logger_app.app import create_api
 from logger_app.config import Settings
-
 from tests.support.data import H
 from tests.support.proxies import TcpFaultProxy
 

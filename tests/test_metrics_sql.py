@@ -14,10 +14,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from logger_app.services.read import metrics
 from logger_app.services.access.principal import Principal
+from logger_app.services.read import metrics
 from logger_app.services.read.scope import LogFilters
-
 from tests.support.data import H
 
 BASE = datetime(2026, 5, 1, 0, 0, tzinfo=timezone.utc)

@@ -16,7 +16,6 @@ import pytest
 
 from logger_app.services.errors import ValidationFailed
 from logger_app.services.public_ids import MAX_ROW_ID, PublicIds, is_public_id
-
 from tests.support.data import STORAGE_SECRET, H
 
 SHAPE = re.compile(r"log_[0-9a-f]{16}")

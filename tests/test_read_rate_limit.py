@@ -9,7 +9,6 @@ import pytest
 
 from logger_app.config import Settings
 from logger_app.services.access.ratelimit import RateLimiter
-
 from tests.support.data import H
 
 LOG = {"ticket_id": "T-1", "status": "SUCCESS"}

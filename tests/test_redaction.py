@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from logger_app.config import Settings
 from logger_app.runtime import redactor_from
 from logger_app.services.access.keys import new_key
-
 from tests.support.data import H
 from tests.support.server import REPO as ROOT
 

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from logger_app.services.access.ratelimit import RateLimiter
-
 from tests.support.data import H
 from tests.support.server import create_client_key, start_server
 

@@ -16,7 +16,6 @@ import socketio
 
 from logger_app.db.engine import create_database
 from logger_app.services.access import clients, sessions, users
-
 from tests.support.server import start_server
 
 SOCKET_PATH = "/_nicegui_ws/socket.io"

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from ..services.errors import FieldProblem, ServiceError, ValidationFailed
-from ..services.access.principal import Principal
 from ..runtime import Runtime
+from ..services.access.principal import Principal
+from ..services.errors import FieldProblem, ValidationFailed
 from ..services.read.scope import LogFilters
 from ..services.rules import CATEGORY_MAX, CLIENT_ID_PATTERN, ENVIRONMENT_PATTERN, TICKET_ID_MAX, StatusText, anchored
 from ..services.timestamps import parse_timestamp
@@ -24,7 +24,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def _query_names(dependant) -> set[str]:
-    names, stack = set(), [dependant]
+    names: set[str] = set()
+    stack = [dependant]
     while stack:
         current = stack.pop()
         names.update(p.alias for p in current.query_params)

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..services.errors import ServiceError
-from ..services.access.principal import Principal
 from ..runtime import Runtime
+from ..services.access.principal import Principal
+from ..services.errors import ServiceError
 from .body import read_json
-from .errors import error_detail
 from .deps import get_principal, reject_unknown_query
+from .errors import error_detail
 from .schemas import BatchResult, IngestResult, errors
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])

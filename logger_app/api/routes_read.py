@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from ..services.read import metrics, queries
 from ..services import retention
+from ..services.public_ids import PATTERN
+from ..services.read import metrics, queries
 from ..services.read.ingest_report import ingest_report
 from ..services.rules import CLIENT_ID_PATTERN, TICKET_ID_MAX, anchored
-from ..services.public_ids import PATTERN
 from .deps import CallerDep, FiltersDep, RuntimeDep, reject_unknown_query, timestamp_param
 from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, errors
 

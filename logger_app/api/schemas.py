@@ -7,10 +7,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..services.public_ids import PATTERN
-from ..services.rules import CATEGORY_MAX, DEFAULT_ENVIRONMENT, ENVIRONMENT_PATTERN, IDEMPOTENCY_KEY_MAX, TICKET_ID_MAX, StatusText, anchored
+from ..services.rules import (
+    CATEGORY_MAX,
+    DEFAULT_ENVIRONMENT,
+    ENVIRONMENT_PATTERN,
+    IDEMPOTENCY_KEY_MAX,
+    TICKET_ID_MAX,
+    StatusText,
+    anchored,
+)
 
 # Logs are named by an opaque public id, never by the row id (which would reveal other clients' volume).
-PUBLIC_ID = {"pattern": PATTERN, "description": "public log id: `log_` + 16 lowercase hex digits", "examples": ["log_3f9c0a12be4d7781"]}
+PUBLIC_ID: dict[str, Any] = {"pattern": PATTERN, "description": "public log id: `log_` + 16 lowercase hex digits", "examples": ["log_3f9c0a12be4d7781"]}
 
 
 class ErrorDetail(BaseModel):

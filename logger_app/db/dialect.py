@@ -14,7 +14,7 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
@@ -133,13 +133,13 @@ def _sqlite_time(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is not None:
         value = value.astimezone(_UTC)
-    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
-        value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond)
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
 
 
 # Per column, what turns a row's value into the parameter SQLAlchemy would have bound; None: as is.
 # JSON is json.dumps like the JSON type's own serializer, None included (stored as 'null').
-_SQLITE_ENCODE = {Kind.TIME: _sqlite_time, Kind.JSON: json.dumps}
+_SQLITE_ENCODE: dict[Kind, Callable[[Any], Any]] = {Kind.TIME: _sqlite_time, Kind.JSON: json.dumps}
 _SQLITE_PARAMS = tuple((c, _SQLITE_ENCODE.get(KIND[c])) for c in INSERT_COLUMNS)
 
 

@@ -77,4 +77,4 @@ INSERT_COLUMNS: tuple[str, ...] = tuple(c.name for c in LOG_COLUMNS if c.kind is
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(c.name for c in LOG_COLUMNS if c.summary)
 # The CSV export's header (pages/exports.py), in the order of the spec's csv positions.
 CSV_COLUMNS: tuple[str, ...] = tuple(c.name for c in sorted((c for c in LOG_COLUMNS if c.csv is not None),
-                                                            key=lambda c: c.csv))
+                                                            key=lambda c: c.csv or 0))

@@ -16,19 +16,19 @@ COMMON: tuple[tuple[bytes, bytes], ...] = (
 )
 
 PAGE_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-).encode()
+    b"default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    b"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 # JSON and CSV never need to run anything.
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 # FastAPI's Swagger UI and ReDoc pages load their bundles from a CDN with an inline bootstrap.
 DOCS_CSP = (
-    "default-src 'none'; script-src https://cdn.jsdelivr.net 'unsafe-inline'; "
-    "style-src https://cdn.jsdelivr.net https://fonts.googleapis.com 'unsafe-inline'; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'"
-).encode()
+    b"default-src 'none'; script-src https://cdn.jsdelivr.net 'unsafe-inline'; "
+    b"style-src https://cdn.jsdelivr.net https://fonts.googleapis.com 'unsafe-inline'; "
+    b"font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    b"connect-src 'self'; worker-src blob:; frame-ancestors 'none'"
+)
 
 # Paths the API app answers itself (everything else is NiceGUI's, which sets PAGE_CSP).
 API_PREFIXES = ("/api/", "/v1/", "/healthz", "/readyz", "/openapi.json")

@@ -50,7 +50,7 @@ class EdgeMiddleware:
         headers = scope.get("headers") or []
         if not any(name.startswith(_FORWARDED) for name, _ in headers):
             return scope  # the common case: nothing to decide
-        peer = (scope.get("client") or (None, 0))[0]
+        peer: str = (scope.get("client") or ("", 0))[0] or ""
         if not self.proxies.trusts(peer):
             # Not a proxy of ours: whatever it claims is dropped, for every reader downstream.
             return {**scope, "headers": [(n, v) for n, v in headers if not n.startswith(_FORWARDED)]}

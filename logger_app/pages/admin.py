@@ -83,8 +83,8 @@ def register(runtime) -> None:
                         ui.badge("disabled" if c.disabled else "active", color="grey" if c.disabled else "positive")
                         ui.label(f"created {_when(c.created_at)}").classes("text-sm opacity-70")
                         ui.space()
-                        toggle = (lambda cid=c.id, off=not c.disabled:
-                                  accounts.set_client_disabled(db, cid, off))
+                        def toggle(cid=c.id, off=not c.disabled):
+                            return accounts.set_client_disabled(db, cid, off)
                         ui.button("Enable" if c.disabled else "Disable",
                                   on_click=_admin_action(runtime, u, toggle, listing.refresh)) \
                             .props("flat").mark(f"toggle-client-{c.id}")

@@ -11,12 +11,10 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from ..services.errors import AccessDenied, NotFound, ValidationFailed
 from ..services.read import queries
-from ..services.errors import NotFound, ValidationFailed
-from ..services.errors import AccessDenied
 from ..services.read.scope import LogFilters
-from . import trace_view
-from . import guard, layout
+from . import guard, layout, trace_view
 from .view_utils import fmt_number, fmt_seconds, fmt_when, log_path, metric, status_badge, to_text
 
 LOAD_TIMEOUT = 2.0

@@ -13,14 +13,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
+from ..api.errors import HTTP_CODES, envelope
 from ..db.log_columns import CSV_COLUMNS
 from ..db.types import utcnow
+from ..services.errors import AccessDenied, NotFound, ValidationFailed
 from ..services.read import queries
-from ..services.errors import NotFound, ValidationFailed
-from ..services.errors import AccessDenied
-from ..api.errors import HTTP_CODES, envelope
 from . import guard
 from .view_utils import PageFilters, bad_request, metric
 

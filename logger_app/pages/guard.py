@@ -14,8 +14,8 @@ import hashlib
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
@@ -23,8 +23,8 @@ from fastapi.responses import RedirectResponse
 from nicegui import context, ui
 
 from ..services.access import sessions
-from ..services.faults import is_storage_error
 from ..services.access.principal import Principal
+from ..services.faults import is_storage_error
 
 COOKIE = "cl_session"
 # Set on the NiceGUI Client of a page built for a signed-in user: its sockets must prove that

@@ -9,15 +9,12 @@ from fastapi import Request
 from nicegui import ui
 
 from ..services.access import clients as client_service
-from ..services.read import queries
-from ..services.errors import ValidationFailed
-from ..services.rules import TICKET_ID_MAX
-from ..services.errors import AccessDenied
-from . import exports
-from . import guard, layout
+from ..services.errors import AccessDenied, ValidationFailed
 from ..services.public_ids import is_public_id
-from .view_utils import (DATE_LABELS, PageFilters, bad_request, fmt_number, fmt_seconds, fmt_when, log_path, metric,
-                         problem_text)
+from ..services.read import queries
+from ..services.rules import TICKET_ID_MAX
+from . import exports, guard, layout
+from .view_utils import DATE_LABELS, PageFilters, bad_request, fmt_number, fmt_seconds, fmt_when, log_path, metric, problem_text
 
 PAGE_SIZE = 50
 LIVE_SECONDS = 1.5  # "new logs appear within 2 s"
@@ -107,7 +104,7 @@ class LogsView:
 
     # --- data -------------------------------------------------------------------------------
     async def fetch(self, cursor: str | None) -> dict | None:
-        with guard.storage_outage() as outage:
+        with guard.storage_outage():
             try:
                 return await asyncio.wait_for(queries.list_logs(
                     self.runtime.db, self.runtime.public_ids, self.user.principal, self.filters.log_filters(),

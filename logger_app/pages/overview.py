@@ -12,10 +12,9 @@ from fastapi import Request
 from nicegui import ui
 
 from ..services.access import clients as client_service
-from ..services.read.ingest_report import ingest_report
+from ..services.errors import AccessDenied, ValidationFailed
 from ..services.read import metrics, queries
-from ..services.errors import ValidationFailed
-from ..services.errors import AccessDenied
+from ..services.read.ingest_report import ingest_report
 from ..services.read.scope import LogFilters
 from ..services.timestamps import parse_bound, shifted
 from . import charts, guard, layout
@@ -43,7 +42,7 @@ class OverviewState:
     client_id: str | None = None
 
     @classmethod
-    def from_query(cls, params, is_admin: bool) -> "OverviewState":
+    def from_query(cls, params, is_admin: bool) -> OverviewState:
         """Raises ValidationFailed for a date it cannot honour (a 400 naming it, as the API would)."""
         rng = params.get("range") or "24h"
         state = cls(range=rng if rng in RANGE_LABELS else "24h", since=params.get("since") or None,

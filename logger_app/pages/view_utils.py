@@ -14,14 +14,14 @@ from urllib.parse import urlencode
 from fastapi.responses import JSONResponse
 from nicegui import ui
 
-from ..services.errors import ValidationFailed
 from ..api.errors import service_error_response
-from .guard import rechecked
 from ..services.access.principal import Principal
+from ..services.errors import ValidationFailed
 from ..services.public_ids import is_public_id
 from ..services.read.scope import LogFilters
 from ..services.rules import TICKET_ID_MAX
 from ..services.timestamps import parse_bound
+from .guard import rechecked
 
 PREVIEW_CHARS = 2000  # shown at first
 EXPANDED_CHARS = 50_000  # "show more" ships at most this much; the raw download has the rest
@@ -121,7 +121,7 @@ class PageFilters:
     until: str | None = None
 
     @classmethod
-    def from_query(cls, params: Any, principal: Principal) -> "PageFilters":
+    def from_query(cls, params: Any, principal: Principal) -> PageFilters:
         """Raises ValidationFailed for a date it cannot honour; other odd values are dropped."""
         values = {f: (params.get(f) or "").strip() or None for f in QUERY_FIELDS}
         if values["status"] and values["status"].upper() not in STATUS_COLORS:
@@ -137,7 +137,7 @@ class PageFilters:
                 parse_bound(values[f], f, end=f == "until")
         return cls(**{k: v[:TICKET_ID_MAX] if v else None for k, v in values.items()})
 
-    def with_(self, **changes: Any) -> "PageFilters":
+    def with_(self, **changes: Any) -> PageFilters:
         return replace(self, **{k: (v or None) for k, v in changes.items()})
 
     def log_filters(self) -> LogFilters:

@@ -18,8 +18,8 @@ class FieldProblem:
 
 
 class ServiceError(Exception):
-    status = 500
-    code = "internal_error"
+    status: int = 500
+    code: str = "internal_error"
     reason: str | None = None
 
     def __init__(self, message: str, details: list[FieldProblem] | None = None):
@@ -31,13 +31,13 @@ class ServiceError(Exception):
 class ValidationFailed(ServiceError):
     status = 400
     code = "validation_error"
-    reason = "validation"
+    reason: str | None = "validation"
 
 
 class Unauthorized(ServiceError):
     status = 401
     code = "unauthorized"
-    reason = "auth"
+    reason: str | None = "auth"
 
 
 class Forbidden(ServiceError):
@@ -45,19 +45,19 @@ class Forbidden(ServiceError):
 
     status = 403
     code = "forbidden"
-    reason = "auth"
+    reason: str | None = "auth"
 
 
 class ReadOnlyKey(Forbidden):
     """An admin (provider) key tried to ingest: not a failed authentication, so not counted."""
 
-    reason = None
+    reason: str | None = None
 
 
 class AccessDenied(Forbidden):
     """The principal asked for a client it may not see."""
 
-    reason = None
+    reason: str | None = None
 
     def __init__(self, client_id: str = ""):
         super().__init__("this key may not read that client", [FieldProblem("client_id", "not your client")])
@@ -77,19 +77,19 @@ class Conflict(ServiceError):
 class RequestTimeout(ServiceError):
     status = 408
     code = "request_timeout"
-    reason = "validation"  # counted with malformed requests, as a body that never arrived whole
+    reason: str | None = "validation"  # counted with malformed requests, as a body that never arrived whole
 
 
 class TooLarge(ServiceError):
     status = 413
     code = "payload_too_large"
-    reason = "too_large"
+    reason: str | None = "too_large"
 
 
 class UnsupportedMediaType(ServiceError):
     status = 415
     code = "unsupported_media_type"
-    reason = "validation"
+    reason: str | None = "validation"
 
 
 class RateLimited(ServiceError):
@@ -97,7 +97,7 @@ class RateLimited(ServiceError):
 
     status = 429
     code = "rate_limited"
-    reason = "rate_limited"  # no ingest_stats column: the counter ignores it (docs/RELIABILITY.md)
+    reason: str | None = "rate_limited"  # no ingest_stats column: the counter ignores it (docs/RELIABILITY.md)
 
     def __init__(self, retry_after: float):
         seconds = max(1, math.ceil(retry_after))
@@ -119,4 +119,4 @@ class LoginBusy(ServiceError):
 class StorageUnavailable(ServiceError):
     status = 503
     code = "storage_unavailable"
-    reason = "unavailable"
+    reason: str | None = "unavailable"

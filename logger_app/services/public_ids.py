@@ -53,7 +53,7 @@ class PublicIds:
                                hashlib.sha256(bytes(b ^ 0x5C for b in round_key))))
 
     @classmethod
-    def from_secret(cls, secret: str) -> "PublicIds":
+    def from_secret(cls, secret: str) -> PublicIds:
         return cls(hmac.digest(secret.encode(), _LABEL, "sha256"))
 
     def _f(self, index: int, half: int) -> int:

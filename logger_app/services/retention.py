@@ -9,8 +9,8 @@ from sqlalchemy import delete, insert, select
 from ..db.engine import Database
 from ..db.models import AuditEvent, WorkflowLog
 from ..db.types import utcnow
-from .errors import Forbidden, NotFound
 from .access.principal import Principal
+from .errors import Forbidden, NotFound
 from .public_ids import PublicIds
 from .read.scope import LogFilters, resolve_log_id, scoped_select
 

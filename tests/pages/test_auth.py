@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from logger_app.db.models import User, UserSession
 from logger_app.db.types import utcnow
-from logger_app.services.access import sessions
 from logger_app.pages.guard import logout_token
+from logger_app.services.access import sessions
 from tests.support.pages import browser_cookie, session_cookie, sign_in, wait_for_navigation
 
 

@@ -24,7 +24,7 @@ def _run(connection) -> None:
 
 
 async def _main() -> None:
-    url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    url: str = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url") or ""
     # A database that accepts connections but never answers must fail start-up, not hang it.
     connect_args = {"timeout": 10} if Dialect.of_url(url) is Dialect.POSTGRESQL else {}
     engine = create_async_engine(url, poolclass=pool.NullPool, connect_args=connect_args)

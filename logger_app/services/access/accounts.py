@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from ...db.engine import Database
 from ...db.models import User, UserSession
 from ...db.types import utcnow
-from . import clients, users
 from ..errors import NotFound
+from . import clients, users
 from .users import Offload
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ...db.engine import Database
 from ...db.models import Client
-from ..rules import CLIENT_ID_PATTERN, CLIENT_ID_RE
 from ..errors import Conflict, FieldProblem, NotFound, ValidationFailed
-
+from ..rules import CLIENT_ID_PATTERN, CLIENT_ID_RE
 
 
 def check_client_id(client_id: str) -> str:
@@ -47,7 +44,7 @@ async def get_client(db: Database, client_id: str) -> Client | None:
 
 async def set_client_disabled(db: Database, client_id: str, disabled: bool = True) -> None:
     async with db.write() as session:
-        result = await session.execute(update(Client).where(Client.id == client_id).values(disabled=disabled))
+        result: CursorResult = await session.execute(update(Client).where(Client.id == client_id).values(disabled=disabled))  # type: ignore[assignment]  # an UPDATE's result is a CursorResult
         await session.commit()
     if result.rowcount == 0:
         raise NotFound(f"no client {client_id!r}")

@@ -9,15 +9,14 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from ...db.engine import Database
 from ...db.models import ApiKey, Client
 from ...db.types import utcnow
-from ..faults import run_with_deadline
 from ..errors import Forbidden, NotFound, StorageUnavailable, Unauthorized
+from ..faults import run_with_deadline
 from .principal import Principal
 
 PREFIX_LEN = 12
@@ -61,7 +60,7 @@ async def list_keys(db: Database, client_id: str | None = None) -> list[ApiKey]:
 async def revoke_key(db: Database, prefix: str) -> int:
     """Revoke every live key with this prefix; returns how many."""
     async with db.write() as session:
-        result = await session.execute(
+        result: CursorResult = await session.execute(  # type: ignore[assignment]  # an UPDATE's result is a CursorResult
             update(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
         )
         await session.commit()

@@ -16,9 +16,9 @@ class Principal:
     user_id: int | None = None
 
     @classmethod
-    def admin(cls, name: str = "admin", **kw) -> "Principal":
+    def admin(cls, name: str = "admin", **kw) -> Principal:
         return cls(client_id=None, is_admin=True, name=name, **kw)
 
     @classmethod
-    def for_client(cls, client_id: str, name: str = "", **kw) -> "Principal":
+    def for_client(cls, client_id: str, name: str = "", **kw) -> Principal:
         return cls(client_id=client_id, is_admin=False, name=name or client_id, **kw)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from passlib.context import CryptContext
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ...db.engine import Database
@@ -82,7 +82,7 @@ async def get_user(db: Database, user_id: int) -> User | None:
 
 async def set_user_disabled(db: Database, username: str, disabled: bool = True) -> None:
     async with db.write() as session:
-        result = await session.execute(update(User).where(User.username == username).values(disabled=disabled))
+        result: CursorResult = await session.execute(update(User).where(User.username == username).values(disabled=disabled))  # type: ignore[assignment]  # an UPDATE's result is a CursorResult
         await session.commit()
     if result.rowcount == 0:
         raise NotFound(f"no user {username!r}")
@@ -92,7 +92,7 @@ async def set_password(db: Database, username: str, password: str, offload: Offl
     _check_password(password)
     hashed = await offload(hash_password, password)
     async with db.write() as session:
-        result = await session.execute(update(User).where(User.username == username).values(password_hash=hashed))
+        result: CursorResult = await session.execute(update(User).where(User.username == username).values(password_hash=hashed))  # type: ignore[assignment]  # an UPDATE's result is a CursorResult
         await session.commit()
     if result.rowcount == 0:
         raise NotFound(f"no user {username!r}")

@@ -8,6 +8,9 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
+from typing import cast
+
+from sqlalchemy import Table
 
 from ...db.dialect import upsert_add
 from ...db.engine import Database
@@ -42,7 +45,7 @@ class IngestCounter:
         if not self._pending:
             return
         pending, self._pending = self._pending, defaultdict(Counter)
-        table = IngestStat.__table__
+        table = cast(Table, IngestStat.__table__)
         try:
             async with self.db.writer.begin() as conn:
                 for (client_id, hour), counts in pending.items():

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...db.types import utcnow
-from ..errors import FieldProblem, ReadOnlyKey, ServiceError, TooLarge, ValidationFailed
-from .counters import IngestCounter
 from ..access.principal import Principal
+from ..errors import FieldProblem, ReadOnlyKey, ServiceError, TooLarge, ValidationFailed
 from ..public_ids import PublicIds
+from .counters import IngestCounter
 from .redaction import Redactor
 from .validation import normalise_log
 from .writer import LogWriter, Stored

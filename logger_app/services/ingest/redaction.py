@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 REDACTED = "[REDACTED]"
@@ -75,7 +76,7 @@ _KEEP, _REDACT, _HASH, _COUNT = 0, 1, 2, 3
 
 class Redactor:
     def __init__(self, redact_keys: list[str], hash_keys: list[str], secret: str, patterns: bool,
-                 redact_parts: list[str] = ()):
+                 redact_parts: Sequence[str] = ()):
         # A key matches redact_keys when its normalised form equals or ends with a listed one
         # ("access_token" and "X-Api-Key" are caught, "cookie_count" is not), and redact_parts when
         # it contains one anywhere (then "tokens" as a usage count is the allowed exception).
@@ -148,7 +149,7 @@ class Redactor:
                             return False
                         if len(keep) < 10_000:
                             keep.add(key)
-                children = node.values()
+                children: Iterable[Any] = node.values()
             elif type(node) is list:
                 children = node
             elif isinstance(node, (dict, list)):

@@ -105,13 +105,13 @@ class LogWriter:
                 except IntegrityError:
                     # Another process stored the same idempotency key between our check and
                     # insert: fall back to one transaction per request so only that one retries.
-                    results = []
+                    parts: list[list[list[Stored]]] = []  # per job: _store([job])
                     for job in jobs:
                         try:
-                            results.append(await self._store([job]))
+                            parts.append(await self._store([job]))
                         except IntegrityError:
-                            results.append(await self._store([job]))
-                    results = [r for part in results for r in part]
+                            parts.append(await self._store([job]))
+                    results = [r for part in parts for r in part]
         except Exception as exc:  # every waiter must hear back, whatever happened
             error: Exception
             if is_storage_error(exc):
@@ -131,7 +131,7 @@ class LogWriter:
     async def _store(self, jobs: list[_Job]) -> list[list[Stored]]:
         rows = [row for job in jobs for row in job.rows]
         keyed = {(r["client_id"], r["idempotency_key"]) for r in rows if r["idempotency_key"] is not None}
-        known: dict[tuple[str, str], int] = {}
+        known: dict[tuple[str, str | None], int] = {}
         async with self.db.writer.begin() as conn:
             if keyed:
                 existing = await conn.execute(
@@ -141,7 +141,7 @@ class LogWriter:
                 )
                 known = {(c, k): i for c, k, i in existing}
             fresh: list[dict[str, Any]] = []
-            seen: set[tuple[str, str]] = set(known)
+            seen: set[tuple[str, str | None]] = set(known)
             for row in rows:
                 ident = (row["client_id"], row["idempotency_key"])
                 if row["idempotency_key"] is None or ident not in seen:

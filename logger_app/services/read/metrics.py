@@ -98,7 +98,7 @@ async def distributions(db: Database, principal: Principal, filters: LogFilters)
         (conf.is_not(None)) | (iters.is_not(None))).group_by(conf_bucket, iter_bucket, WorkflowLog.status)
     async with db.read() as session:
         rows = (await session.execute(query)).all()
-    confidence = {"buckets": [f"{i / CONFIDENCE_BUCKETS:.1f}–{(i + 1) / CONFIDENCE_BUCKETS:.1f}" for i in range(CONFIDENCE_BUCKETS)],
+    confidence: dict[str, list] = {"buckets": [f"{i / CONFIDENCE_BUCKETS:.1f}–{(i + 1) / CONFIDENCE_BUCKETS:.1f}" for i in range(CONFIDENCE_BUCKETS)],
                   "success": [0] * CONFIDENCE_BUCKETS, "error": [0] * CONFIDENCE_BUCKETS}
     for b, _, status, n in rows:
         if b is None or b < 0:
@@ -106,7 +106,7 @@ async def distributions(db: Database, principal: Principal, filters: LogFilters)
         b = min(max(int(b), 0), CONFIDENCE_BUCKETS - 1)
         confidence["error" if status == "ERROR" else "success"][b] += n
     labels = list(range(0, MAX_ITERATIONS_BUCKET + 1))
-    iterations = {"buckets": [str(i) if i < MAX_ITERATIONS_BUCKET else f"{i}+" for i in labels],
+    iterations: dict[str, list] = {"buckets": [str(i) if i < MAX_ITERATIONS_BUCKET else f"{i}+" for i in labels],
                   "success": [0] * len(labels), "error": [0] * len(labels)}
     for _, i, status, n in rows:
         if i is None:

@@ -11,11 +11,10 @@ from ...db import log_columns
 from ...db.engine import Database
 from ...db.log_columns import Kind
 from ...db.models import WorkflowLog
-from ..errors import NotFound
 from ..access.principal import Principal
-from ..errors import AccessDenied
+from ..errors import NotFound
 from ..public_ids import PublicIds
-from .scope import LogFilters, after_cursor, effective_client, encode_cursor, resolve_log_id, scoped_select
+from .scope import LogFilters, after_cursor, encode_cursor, resolve_log_id, scoped_select
 
 MAX_LIMIT = 200
 SUMMARY_COLUMNS = tuple(getattr(WorkflowLog, name) for name in log_columns.SUMMARY_COLUMNS)

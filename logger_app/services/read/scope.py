@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from ...db.models import WorkflowLog
-from ..errors import FieldProblem, ValidationFailed
 from ..access.principal import Principal
-from ..errors import AccessDenied
+from ..errors import AccessDenied, FieldProblem, ValidationFailed
 from ..public_ids import MAX_ROW_ID, PublicIds
 from ..timestamps import parse_timestamp
 
