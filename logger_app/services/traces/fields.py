@@ -26,6 +26,12 @@ def pick(data: dict, *keys: str) -> Any:
     return None
 
 
+def tag(value: Any) -> str | None:
+    """A type/role tag, only if it is a string: payload values are tested against sets of names, and
+    a list where a name belongs must not raise (unhashable)."""
+    return value if isinstance(value, str) else None
+
+
 def as_dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 

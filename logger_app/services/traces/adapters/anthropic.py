@@ -8,7 +8,7 @@ one-message transcript; its model and usage go on the first step of that turn.""
 from __future__ import annotations
 
 from ..bounds import bounded, clip, clip_name
-from ..fields import as_dict, content, model_name, step_error, tokens
+from ..fields import as_dict, content, model_name, step_error, tag, tokens
 from ..model import ErrorInfo, Step, Trace
 from .openai_chat import ANTHROPIC_BLOCKS
 from .transcript import Transcript
@@ -27,7 +27,7 @@ def _messages(payload: dict) -> tuple[str, list] | None:
 
 def _has_blocks(message) -> bool:
     blocks = message.get("content") if isinstance(message, dict) else None
-    return isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") in ANTHROPIC_BLOCKS for b in blocks[:50])
+    return isinstance(blocks, list) and any(isinstance(b, dict) and tag(b.get("type")) in ANTHROPIC_BLOCKS for b in blocks[:50])
 
 
 def claims(payload: dict) -> bool:

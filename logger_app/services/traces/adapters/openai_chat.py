@@ -10,7 +10,7 @@ conversation in other words, so they are read here too, under their own shape na
 from __future__ import annotations
 
 from ..bounds import bounded, clip, clip_name
-from ..fields import as_dict, content, json_or_text, model_name, pick, step_error, tokens
+from ..fields import as_dict, content, json_or_text, model_name, pick, step_error, tag, tokens
 from ..model import Step, Trace
 from .transcript import Transcript
 
@@ -22,11 +22,7 @@ ANTHROPIC_BLOCKS = {"tool_use", "tool_result", "thinking", "redacted_thinking", 
 
 
 def _role(message: dict) -> str | None:
-    role = message.get("role")
-    if isinstance(role, str):
-        return role
-    kind = message.get("type")
-    return LANGCHAIN_ROLES.get(kind) if isinstance(kind, str) else None
+    return tag(message.get("role")) or LANGCHAIN_ROLES.get(tag(message.get("type")))
 
 
 def claims(payload: dict) -> bool:
@@ -38,7 +34,7 @@ def claims(payload: dict) -> bool:
         if not isinstance(message, dict):
             continue
         if isinstance(message.get("content"), list) and any(
-                isinstance(b, dict) and b.get("type") in ANTHROPIC_BLOCKS for b in message["content"][:50]):
+                isinstance(b, dict) and tag(b.get("type")) in ANTHROPIC_BLOCKS for b in message["content"][:50]):
             return False  # Anthropic content blocks: that adapter's
         chat = chat or _role(message) in ROLES
     return chat
@@ -53,7 +49,7 @@ def read(payload: dict) -> Trace:
         if not isinstance(message, dict):
             talk.add(Step("other", path, output=clip(message)))
             continue
-        if "role" not in message and message.get("type") in LANGCHAIN_ROLES:
+        if "role" not in message and tag(message.get("type")) in LANGCHAIN_ROLES:
             dialect = LANGCHAIN
         role, text = _role(message), content(message.get("content"))
         first = len(talk.steps)

@@ -9,7 +9,7 @@ output}, reasoning {summary: [{text}]} (or content: [{text}]), message {role, co
 from __future__ import annotations
 
 from ..bounds import bounded, clip, clip_name
-from ..fields import as_dict, content, json_or_text, pick, step_error
+from ..fields import as_dict, content, json_or_text, pick, step_error, tag
 from ..model import ErrorInfo, Step, Trace
 from .transcript import Transcript
 
@@ -23,7 +23,7 @@ SDK_TOOL_ERROR = "An error occurred while running the tool."  # agents.tool.defa
 
 
 def _is_item(item) -> bool:
-    return isinstance(item, dict) and ("raw_item" in item or item.get("type") in ITEM_TYPES)
+    return isinstance(item, dict) and ("raw_item" in item or tag(item.get("type")) in ITEM_TYPES)
 
 
 def claims(payload: dict) -> bool:
@@ -53,9 +53,9 @@ def _item(talk: Transcript, item, path: str, seen: set) -> None:
         return
     wrapper = item.get("type", "") if "raw_item" in item else None  # the SDK's RunItem type
     raw = as_dict(item["raw_item"]) if wrapper is not None else item
-    kind = raw.get("type") or ("message" if "role" in raw else None)
-    ident = raw.get("call_id") or raw.get("id")
-    if isinstance(ident, str):  # the same item logged twice (an input list and new items): once
+    kind = tag(raw.get("type")) or ("message" if "role" in raw else None)
+    ident = tag(raw.get("call_id")) or tag(raw.get("id"))
+    if ident is not None:  # the same item logged twice (an input list and new items): once
         if (kind, ident) in seen:
             return
         seen.add((kind, ident))
@@ -78,7 +78,7 @@ def _item(talk: Transcript, item, path: str, seen: set) -> None:
                       output=clip(raw.get("results")), error=step_error(raw)))
     elif kind == "web_search_call":
         talk.add(Step("retrieval", path, name="web_search", input=clip(raw.get("action")), error=step_error(raw)))
-    elif isinstance(kind, str) and kind.endswith("_call"):  # mcp_call, code_interpreter_call, computer_call, …
+    elif kind is not None and kind.endswith("_call"):  # mcp_call, code_interpreter_call, computer_call, …
         name = raw.get("name") if kind == "mcp_call" else kind[: -len("_call")]
         rest = {k: v for k, v in raw.items() if k not in ("type", "id", "call_id", "status", "output", "outputs", "error")}
         step = Step("tool", path, name=clip_name(name), input=json_or_text(rest.get("arguments", rest)),

@@ -88,7 +88,7 @@ def _step(item, kind: str, path: str, depth: int, budget: list[int]) -> Step:
         step.error = error_info(pick(item, "message", "content", "text")) or ErrorInfo("error")
         step.name = step.name or step.error.type
     children = next((item[k] for k in CHILD_KEYS if isinstance(item.get(k), list)), None)
-    if children and depth + 1 < MAX_DEPTH:
+    if children and depth < MAX_DEPTH:  # one level more than kept, so the reader sees (and says) it was cut
         child_key = next(k for k in CHILD_KEYS if item.get(k) is children)
         step.children = _read_list(children, f"{path}.{child_key}", depth + 1, budget)
     return step
