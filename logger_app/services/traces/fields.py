@@ -15,6 +15,11 @@ from .model import ErrorInfo
 PARSE_LIMIT = 100_000  # a JSON string longer than this is shown as text, not parsed
 TEXT_PART_KEYS = ("text", "thinking", "refusal")  # content parts whose text is the message
 FAILED_STATUSES = {"error", "failed", "failure"}
+USAGE_KEYS = ("usage", "token_usage", "usage_metadata", "tokens")
+TOKEN_KEYS = {*USAGE_KEYS, "input_tokens", "prompt_tokens", "inputTokens", "promptTokens",
+              "output_tokens", "completion_tokens", "outputTokens", "completionTokens"}
+TIME_KEYS = {"started_at", "start_time", "start", "timestamp", "duration_seconds", "duration", "elapsed_seconds",
+             "latency", "duration_ms"}
 
 
 def pick(data: dict, *keys: str) -> Any:
@@ -80,7 +85,9 @@ def count(value: Any) -> int | None:
 def tokens(data: dict) -> tuple[int | None, int | None]:
     """(input, output) tokens from a usage object: OpenAI Responses and Anthropic say input/output,
     Chat Completions says prompt/completion, LangChain nests them under usage_metadata."""
-    usage = pick(data, "usage", "token_usage", "usage_metadata", "tokens")
+    if data.keys().isdisjoint(TOKEN_KEYS):  # most steps say nothing of tokens: skip the eight look-ups
+        return None, None
+    usage = pick(data, *USAGE_KEYS)
     usage = usage if isinstance(usage, dict) else data
     return (count(pick(usage, "input_tokens", "prompt_tokens", "inputTokens", "promptTokens")),
             count(pick(usage, "output_tokens", "completion_tokens", "outputTokens", "completionTokens")))
@@ -107,6 +114,8 @@ def timestamp(value: Any) -> float | None:
 
 def timing(data: dict) -> tuple[float | None, float | None]:
     """(absolute start, duration in seconds) of a step; the reader makes starts relative to the run."""
+    if data.keys().isdisjoint(TIME_KEYS):
+        return None, None
     start = timestamp(pick(data, "started_at", "start_time", "start", "timestamp"))
     duration = number(pick(data, "duration_seconds", "duration", "elapsed_seconds", "latency"))
     if duration is None and (ms := number(data.get("duration_ms"))) is not None:
