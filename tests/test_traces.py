@@ -4,6 +4,7 @@ README), errors in each of their forms, loops, and trace_of's promises (never ra
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,12 @@ def test_the_right_adapter_claims_each_fixture_first(name):
     first = next(adapter for adapter in traces.ADAPTERS if adapter.claims(payload))
     assert first is CLAIMS[name]
     assert trace_of(payload).shape == CLAIMS[name].NAME
+
+
+def test_the_shapes_doc_has_one_working_example_per_adapter_in_order():
+    doc = (Path(__file__).parent.parent / "docs" / "TRACE_SHAPES.md").read_text()
+    examples = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", doc, re.S)]
+    assert [trace_of(example).shape for example in examples] == [adapter.NAME for adapter in traces.ADAPTERS]
 
 
 # -- each adapter on real output -------------------------------------------------------------------
