@@ -445,3 +445,21 @@ def _mutated(data, payload):
 def test_trace_of_never_raises_on_fixtures_with_one_field_wrong(data):
     payload = _mutated(data, load(data.draw(st.sampled_from(sorted(CLAIMS)))))
     _bounded(trace_of(payload))
+
+
+def test_langchain_anthropic_messages_read_as_anthropic():
+    trace = trace_of({"messages": [
+        {"type": "human", "content": "Weather in Paris?"},
+        {"type": "ai", "content": [{"type": "text", "text": "Let me check."},
+                                   {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"location": "Paris"}}],
+         "usage_metadata": {"input_tokens": 50, "output_tokens": 20}},
+        {"type": "tool", "content": "65F, rainy", "tool_call_id": "toolu_1", "name": "weather"},
+        {"type": "ai", "content": "It is 65F and rainy in Paris."}]})
+    assert trace.shape == anthropic.NAME and trace.input == "Weather in Paris?"
+    assert kinds(trace) == ["thought", "tool", "answer"]
+    assert (trace.steps[1].name, trace.steps[1].input, trace.steps[1].output) == ("weather", {"location": "Paris"}, "65F, rainy")
+    assert trace.token_totals() == (50, 20) and trace.final_answer == "It is 65F and rainy in Paris."
+
+
+def test_zero_and_false_are_no_error():
+    assert trace_of({"error": 0, "errors": [], "steps": [{"action": "x", "error": False}]}).errors() == []

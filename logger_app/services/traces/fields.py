@@ -131,6 +131,8 @@ def error_info(value: Any) -> ErrorInfo | None:
     traceback}), `true`. Empty values and `false` are no error."""
     if value is None or value is False or value == "" or value == {} or value == []:
         return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not value:
+        return None  # "error": 0 is a count of none
     if isinstance(value, str):
         return ErrorInfo(clip_text(value))
     if isinstance(value, dict):

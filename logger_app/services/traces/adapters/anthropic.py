@@ -3,14 +3,15 @@ thinking {thinking, signature}, redacted_thinking, tool_use {id, name, input} fr
 tool_result {tool_use_id, content (a string or text blocks), is_error} from the user, matched by id.
 Server tools (web search, code execution, MCP) pair *_tool_use with *_tool_result the same way.
 A single Message response ({type: "message", role: "assistant", content: [...]}) is read as a
-one-message transcript; its model and usage go on the first step of that turn."""
+one-message transcript; its model and usage go on the first step of that turn. LangChain messages
+from langchain-anthropic (type "ai" with these blocks, then type "tool" results) read the same way."""
 
 from __future__ import annotations
 
 from ..bounds import bounded, clip, clip_name
 from ..fields import as_dict, content, model_name, step_error, tag, tokens
 from ..model import ErrorInfo, Step, Trace
-from .openai_chat import ANTHROPIC_BLOCKS
+from .openai_chat import ANTHROPIC_BLOCKS, role_of
 from .transcript import Transcript
 
 NAME = "Anthropic Messages"
@@ -42,8 +43,8 @@ def read(payload: dict) -> Trace:
         if not isinstance(message, dict):
             talk.add(Step("other", path, output=clip(message)))
             continue
-        blocks = message.get("content")
-        if message.get("role") == "assistant":
+        blocks, role = message.get("content"), role_of(message)
+        if role == "assistant":
             first = len(talk.steps)
             if isinstance(blocks, list):
                 for number, block in enumerate(bounded(blocks)):
@@ -51,6 +52,9 @@ def read(payload: dict) -> Trace:
             else:
                 talk.add(Step("message", path, name="assistant", output=content(blocks)))
             talk.usage(first, model_name(message), tokens(message))
+        elif role == "tool":  # LangChain's ToolMessage after a Claude tool_use (langchain-anthropic)
+            text = content(blocks)
+            talk.result(message.get("tool_call_id"), text, step_error(message, text), path, clip_name(message.get("name")))
         elif isinstance(blocks, list):
             texts = [b.get("text") for b in blocks[:200] if isinstance(b, dict) and b.get("type") == "text"]
             for number, block in enumerate(bounded(blocks)):

@@ -21,7 +21,8 @@ LANGCHAIN_ROLES = {"human": "user", "ai": "assistant", "tool": "tool", "system":
 ANTHROPIC_BLOCKS = {"tool_use", "tool_result", "thinking", "redacted_thinking", "server_tool_use"}
 
 
-def _role(message: dict) -> str | None:
+def role_of(message: dict) -> str | None:
+    """The OpenAI role, or the LangChain message type as one."""
     return tag(message.get("role")) or LANGCHAIN_ROLES.get(tag(message.get("type")))
 
 
@@ -36,7 +37,7 @@ def claims(payload: dict) -> bool:
         if isinstance(message.get("content"), list) and any(
                 isinstance(b, dict) and tag(b.get("type")) in ANTHROPIC_BLOCKS for b in message["content"][:50]):
             return False  # Anthropic content blocks: that adapter's
-        chat = chat or _role(message) in ROLES
+        chat = chat or role_of(message) in ROLES
     return chat
 
 
@@ -51,7 +52,7 @@ def read(payload: dict) -> Trace:
             continue
         if "role" not in message and tag(message.get("type")) in LANGCHAIN_ROLES:
             dialect = LANGCHAIN
-        role, text = _role(message), content(message.get("content"))
+        role, text = role_of(message), content(message.get("content"))
         first = len(talk.steps)
         if role == "user":
             talk.user(text, path)
