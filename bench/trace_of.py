@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from logger_app.services.traces import trace_of  # noqa: E402
+from logger_app.services.traces import trace_of
 
 TOOLS = ("search_kb", "get_order", "get_customer", "create_refund", "send_reply")
 

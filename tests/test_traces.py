@@ -13,8 +13,15 @@ from hypothesis import strategies as st
 
 from logger_app.services import traces
 from logger_app.services.traces import KINDS, UNRECOGNISED, trace_of
-from logger_app.services.traces.adapters import (anthropic, demo, langchain, openai_chat, openai_responses,
-                                                 react_steps, typed_steps)
+from logger_app.services.traces.adapters import (
+    anthropic,
+    demo,
+    langchain,
+    openai_chat,
+    openai_responses,
+    react_steps,
+    typed_steps,
+)
 from logger_app.services.traces.bounds import MAX_DEPTH, MAX_NAME, MAX_STEPS, MAX_TEXT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "traces"
@@ -68,7 +75,7 @@ def test_the_right_adapter_claims_each_fixture_first(name):
 
 def test_the_shapes_doc_has_one_working_example_per_adapter_in_order():
     doc = (Path(__file__).parent.parent / "docs" / "TRACE_SHAPES.md").read_text()
-    examples = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", doc, re.S)]
+    examples = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", doc, re.DOTALL)]
     assert [trace_of(example).shape for example in examples] == [adapter.NAME for adapter in traces.ADAPTERS]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .bounds import MAX_TEXT, clip, clip_name, clip_text
@@ -105,10 +105,10 @@ def timestamp(value: Any) -> float | None:
         return n / 1000 if n > 1e11 else n  # 1e11 s is year 5138: larger numbers are milliseconds
     if isinstance(value, str) and 10 <= len(value) <= 40:
         try:
-            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            when = datetime.fromisoformat(value)  # Python 3.11+ reads a trailing Z too
         except ValueError:
             return None
-        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
     return None
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .adapters import anthropic, demo, langchain, openai_chat, openai_responses, react_steps, typed_steps
+from .adapters import (
+    anthropic,
+    demo,
+    langchain,
+    openai_chat,
+    openai_responses,
+    react_steps,
+    typed_steps,
+)
 from .bounds import MAX_DEPTH, MAX_STEPS, clip
 from .errors import payload_errors
 from .fields import content, model_name, pick, tokens

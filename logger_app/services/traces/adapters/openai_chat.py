@@ -10,7 +10,16 @@ conversation in other words, so they are read here too, under their own shape na
 from __future__ import annotations
 
 from ..bounds import bounded, clip, clip_name
-from ..fields import as_dict, content, json_or_text, model_name, pick, step_error, tag, tokens
+from ..fields import (
+    as_dict,
+    content,
+    json_or_text,
+    model_name,
+    pick,
+    step_error,
+    tag,
+    tokens,
+)
 from ..model import Step, Trace
 from .transcript import Transcript
 

@@ -4,6 +4,7 @@ and assistant text that is a thought when tool calls follow it and the answer wh
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from ..model import ErrorInfo, Step
@@ -49,7 +50,7 @@ class Transcript:
         """(steps, final answer). Assistant text right before a tool call is the reasoning for it;
         the last assistant text with no call after it is the answer."""
         steps = self.steps
-        for here, after in zip(steps, steps[1:]):
+        for here, after in pairwise(steps):
             if here.kind == "message" and here.name == "assistant" and after.kind in CALLS:
                 here.kind, here.name = "thought", None
         for step in reversed(steps):

@@ -6,7 +6,16 @@ children}. The generic shape of home-grown agents and tracers; nested `children`
 from __future__ import annotations
 
 from ..bounds import MAX_DEPTH, MAX_STEPS, bounded, clip, clip_name
-from ..fields import content, error_info, json_or_text, model_name, pick, step_error, timing, tokens
+from ..fields import (
+    content,
+    error_info,
+    json_or_text,
+    model_name,
+    pick,
+    step_error,
+    timing,
+    tokens,
+)
 from ..model import KINDS, ErrorInfo, Step, Trace
 
 NAME = "Typed steps"
