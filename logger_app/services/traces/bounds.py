@@ -57,10 +57,10 @@ def _copy(value: Any, budget: list[int], depth: int) -> Any:
             out["…"] = f"+{len(value) - VALUE_ITEMS:,} keys: download the raw log"
         return out
     if isinstance(value, (list, tuple)):
-        out = [_copy(item, budget, depth + 1) for item in islice(value, VALUE_ITEMS)]
+        items = [_copy(item, budget, depth + 1) for item in islice(value, VALUE_ITEMS)]
         if len(value) > VALUE_ITEMS:
-            out.append(f"…(+{len(value) - VALUE_ITEMS:,} items: download the raw log)")
-        return out
+            items.append(f"…(+{len(value) - VALUE_ITEMS:,} items: download the raw log)")
+        return items
     return clip_text(repr(value), MAX_NAME)  # not JSON: only reachable when called from Python
 
 

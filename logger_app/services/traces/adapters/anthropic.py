@@ -36,7 +36,7 @@ def claims(payload: dict) -> bool:
 
 
 def read(payload: dict) -> Trace:
-    prefix, messages = _messages(payload)
+    prefix, messages = _messages(payload) or ("", [])  # claims() saw the list already
     talk = Transcript()
     for index, message in enumerate(bounded(messages)):
         path = f"{prefix}[{index}]" if prefix != "payload" else prefix

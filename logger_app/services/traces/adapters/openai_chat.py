@@ -32,7 +32,7 @@ ANTHROPIC_BLOCKS = {"tool_use", "tool_result", "thinking", "redacted_thinking", 
 
 def role_of(message: dict) -> str | None:
     """The OpenAI role, or the LangChain message type as one."""
-    return tag(message.get("role")) or LANGCHAIN_ROLES.get(tag(message.get("type")))
+    return tag(message.get("role")) or LANGCHAIN_ROLES.get(tag(message.get("type")) or "")
 
 
 def claims(payload: dict) -> bool:

@@ -37,7 +37,7 @@ def _sources(payload: dict) -> list[str]:
 
 
 def read(payload: dict) -> Trace:
-    talk, seen = Transcript(), set()
+    talk, seen = Transcript(), set[int]()
     for key in _sources(payload):
         for index, item in enumerate(bounded(payload[key])):
             _item(talk, item, f"payload.{key}[{index}]", seen)

@@ -35,7 +35,7 @@ def claims(payload: dict) -> bool:
 
 
 def read(payload: dict) -> Trace:
-    key, items = _steps_of(payload)
+    key, items = _steps_of(payload) or ("", [])  # claims() saw the list already
     steps: list[Step] = []
     answer = None
     for index, item in enumerate(bounded(items)):

@@ -55,7 +55,7 @@ def claims(payload: dict) -> bool:
 
 
 def read(payload: dict) -> Trace:
-    key, items = _steps_of(payload)
+    key, items = _steps_of(payload) or ("", [])  # claims() saw the list already
     budget = [MAX_STEPS]
     steps = _read_list(items, f"payload.{key}", 0, budget)
     answer = next((s.output for s in reversed(steps) if s.kind == "answer"), None)
