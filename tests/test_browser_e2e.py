@@ -180,6 +180,53 @@ def test_login_page_screenshot_and_wrong_password(page, site):
     page.screenshot(path=str(SHOTS / "login.png"))
 
 
+CONTRAST_JS = """(el) => {
+  const rgb = (s) => s.match(/[0-9.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                       return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const style = getComputedStyle(el);
+  const [a, b] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+REACT_ERROR_LOG = {
+    "ticket_id": "WATERFALL-1", "status": "ERROR", "category": "refund",
+    "payload": {"input": "Where is my refund for order 1234?",
+                "iterations": [{"thought": "I should look the order up.", "action": "get_order", "action_input": {"id": 1234},
+                                "observation": "order 1234: refunded on Monday"},
+                               {"thought": "Now the refund status.", "action": "refund_status", "action_input": {"id": 1234},
+                                "error": {"type": "TimeoutError", "message": "refund service did not answer in 10 s"}},
+                               {"thought": "Try again.", "action": "refund_status", "action_input": {"id": 1234},
+                                "observation": "pending"}],
+                "output": "Your refund for order 1234 is pending."},
+}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_detail_waterfall_error_is_readable_in_both_themes_and_deep_links_work(browser, site, scheme):
+    log_id = _api(site["server"], site["acme"], "/api/v1/logs", REACT_ERROR_LOG)["id"]
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        login(page, site["server"].url, "admin", "admin-password-for-tests")
+        page.goto(f"{site['server'].url}/logs/{log_id}#step-4")
+        page.wait_for_selector("text=refund service did not answer in 10 s", timeout=15000)
+        assert "WATERFALL-1" in page.title()
+        page.wait_for_selector("text=read as: ReAct steps", timeout=15000)
+        block = page.locator(".cl-error").first
+        assert block.evaluate(CONTRAST_JS) >= 4.5, f"error text contrast too low in {scheme} mode"
+        # The deep link lands on step 4 (the failed call), and ArrowDown moves to the next step.
+        page.wait_for_function("() => document.activeElement && document.activeElement.id === 'step-4'", timeout=10000)
+        top = page.evaluate("() => document.getElementById('step-4').getBoundingClientRect().top")
+        assert 0 <= top < 900
+        page.keyboard.press("ArrowDown")
+        page.wait_for_function("() => location.hash === '#step-5'", timeout=5000)
+        if scheme == "dark":
+            page.screenshot(path=str(SHOTS / "detail-waterfall-dark.png"), full_page=True)
+    finally:
+        context.close()
+
+
 def test_logout_from_the_menu_ends_the_session(page, site):
     base = site["server"].url
     login(page, base, "admin", "admin-password-for-tests")

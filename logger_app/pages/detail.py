@@ -14,7 +14,8 @@ from nicegui import ui
 from ..services.errors import AccessDenied, NotFound, ValidationFailed
 from ..services.read import queries
 from ..services.read.scope import LogFilters
-from . import guard, layout, trace_view
+from ..services.traces import Trace, trace_of
+from . import guard, layout, trace_view, waterfall
 from .view_utils import fmt_number, fmt_seconds, fmt_when, log_path, metric, status_badge, to_text
 
 LOAD_TIMEOUT = 2.0
@@ -93,32 +94,67 @@ def other_runs(log: dict, runs: list[dict]) -> None:
                 ui.label(fmt_seconds(run["execution_time_seconds"])).classes("text-grey-7")
 
 
+def run_summary(log: dict, trace: Trace, rows: list) -> None:
+    """What a reader needs first: what failed and where, what was asked, by which model, the answer."""
+    with ui.card().classes("w-full gap-2").mark("run-summary"):
+        ui.label(f"read as: {trace.shape}").classes("text-sm text-grey-7").mark("trace-shape")
+        errors = list(waterfall.iter_errors(trace, rows))
+        if errors:
+            number, step = errors[0]
+            where = f"in step #{number} ({step.kind}{' · ' + to_text(step.name)[:80] if step.name else ''})" if number else None
+            waterfall.error_block(step.error.type, step.error.message, step.error.traceback, where)
+            if number:
+                ui.link(f"Go to step #{number}", f"#step-{number}").classes("text-sm")
+        elif log["status"] == "ERROR":
+            waterfall.error_block("ERROR", "This run is marked ERROR, but its payload names no error.", None)
+        trace_view.field("Input", trace.input)
+        models = trace.models_used()
+        tokens_in, tokens_out = trace.token_totals()
+        facts = [f"{trace.step_count():,} steps"]
+        if models:
+            facts.append("model " + ", ".join(to_text(m)[:60] for m in models[:5]))
+        if tokens_in is not None or tokens_out is not None:
+            facts.append(f"tokens in {tokens_in or 0:,} / out {tokens_out or 0:,}")
+        ui.label(" · ".join(facts)).classes("text-sm").mark("trace-facts")
+        for loop in trace.loops():
+            ui.label(f"Repeated: {to_text(loop.name)[:80]} called {loop.count} times in a row with the same input") \
+                .classes("text-sm text-warning").mark("loop-summary")
+        if trace.final_answer not in (None, ""):
+            trace_view.field("Final answer", trace.final_answer)
+
+
+def all_errors(trace: Trace, rows: list) -> None:
+    errors = list(waterfall.iter_errors(trace, rows))
+    if len(errors) < 2:
+        return  # the one error is in the summary already
+    ui.label(f"Errors ({len(errors)})").classes("text-h6 text-negative")
+    for number, step in errors[:trace_view.MAX_ITEMS]:
+        waterfall.error_block(step.error.type, step.error.message, step.error.traceback,
+                              f"in step #{number}" if number else None)
+
+
 def body(log: dict, runs: list[dict]) -> None:
     payload = log.get("payload")
-    data = payload if isinstance(payload, dict) else {}
+    trace = trace_of(payload)
+    rows = waterfall.numbered(trace)
+    ui.page_title(f"{to_text(log['ticket_id'])[:80]} · Log · Central Logger")
+    ui.add_css(waterfall.STYLE)
+    ui.add_body_html(waterfall.SCRIPT)
     header(log)
     actions(log)
-    if data.get("errors"):
-        ui.label("Errors").classes("text-h6 text-negative")
-        trace_view.errors(data.get("errors"))
-    with ui.row().classes("w-full no-wrap items-start gap-4 max-lg:flex-wrap"):
-        with ui.column().classes("flex-grow min-w-0"):
-            ui.label("Execution timeline").classes("text-h6")
-            trace_view.timeline(data.get("react_iterations"))
-        with ui.column().classes("w-full lg:w-2/5 min-w-0"):
-            ui.label("Final answer").classes("text-h6")
-            if data.get("final_answer") is None:
-                ui.label("No final answer.").classes("text-grey-7")
-            else:
-                trace_view.field("", data.get("final_answer"))
-            ui.label("Tool calls").classes("text-h6")
-            trace_view.tool_calls(data.get("tool_calls"))
-    with ui.expansion("Other payload fields", icon="list", value=not isinstance(payload, dict)).classes("w-full"):
+    other_runs(log, runs)
+    run_summary(log, trace, rows)
+    all_errors(trace, rows)
+    if trace.steps:
+        ui.label("Steps").classes("text-h6")
+        waterfall.Waterfall(trace).build()
+        if trace.truncated:
+            ui.label("More steps than the page shows: download the raw log for all of them.").classes("text-grey-7")
+    with ui.expansion("Other payload fields", icon="list", value=not trace.recognised).classes("w-full"):
         trace_view.other_fields(payload)
         if log.get("extra"):
             trace_view.field("Extra top-level fields", log["extra"], code=True)
     raw_json(log)
-    other_runs(log, runs)
 
 
 def register(runtime) -> None:
