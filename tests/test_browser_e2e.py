@@ -36,6 +36,19 @@ XSS = {
     },
 }
 
+# The same attack through another adapter: an OpenAI Chat transcript whose tool call, arguments and
+# results carry markup and ':'-prefixed keys.
+XSS_CHAT = {
+    "ticket_id": "XSS-CHAT", "status": "ERROR",
+    "payload": {"messages": [
+        {"role": "user", "content": "<img src=x onerror=alert('user')>"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+            "name": "<script>alert('fn')</script>", "arguments": json.dumps({":onclick": "alert('args')", "q": "<b>x</b>"})}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "<script>alert('result')</script>"},
+        {"role": "assistant", "content": "[done](javascript:alert('answer'))"},
+    ]},
+}
+
 
 def _need_browser() -> None:
     if CHROMIUM is None:
@@ -64,8 +77,9 @@ def site(tmp_path_factory):
                         "--client", "acme", "--password-stdin"], cwd=REPO, env=server.env, input="viewer-password\n",
                        check=True, capture_output=True, text=True, timeout=60)
         xss_id = _api(server, acme, "/api/v1/logs", XSS)["id"]
+        xss_chat_id = _api(server, acme, "/api/v1/logs", XSS_CHAT)["id"]
         foreign_id = _api(server, globex, "/api/v1/logs", {"ticket_id": "GLOBEX-SECRET", "status": "SUCCESS"})["id"]
-        yield {"server": server, "acme": acme, "xss_id": xss_id, "foreign_id": foreign_id}
+        yield {"server": server, "acme": acme, "xss_id": xss_id, "xss_chat_id": xss_chat_id, "foreign_id": foreign_id}
     finally:
         server.stop()
 
@@ -147,6 +161,9 @@ def test_xss_payload_is_shown_as_text_and_never_runs(page, site):
     page.mouse.move(400, 400)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(SHOTS / "detail-hostile-payload.png"), full_page=True)
+    page.goto(f"{base}/logs/{site['xss_chat_id']}")
+    page.get_by_text("<script>alert('result')</script>").first.wait_for(timeout=15000)
+    page.wait_for_selector("text=read as: OpenAI Chat Completions messages", timeout=15000)
     page.goto(f"{base}/logs?client_id=acme")
     page.wait_for_selector("tbody tr", timeout=15000)
     page.goto(f"{base}/")
@@ -225,6 +242,26 @@ def test_detail_waterfall_error_is_readable_in_both_themes_and_deep_links_work(b
             page.screenshot(path=str(SHOTS / "detail-waterfall-dark.png"), full_page=True)
     finally:
         context.close()
+
+
+FIXTURES = REPO / "tests" / "fixtures" / "traces"
+
+
+@pytest.mark.parametrize("fixture", ["langchain_openai_functions", "anthropic_thinking_tools"])
+def test_framework_logs_read_as_traces_in_the_browser(page, site, fixture):
+    """Logs as LangChain and the Anthropic SDK write them (copied from their docs), posted through
+    the API like any client would, read as traces; the screenshots are in the README."""
+    from logger_app.services.traces import trace_of
+
+    data = json.loads((FIXTURES / f"{fixture}.json").read_text())
+    data.pop("_source", None)
+    log_id = _api(site["server"], site["acme"], "/api/v1/logs",
+                  {"ticket_id": f"SHAPE-{fixture}", "status": "SUCCESS", "payload": data})["id"]
+    login(page, site["server"].url, "admin", "admin-password-for-tests")
+    page.goto(f"{site['server'].url}/logs/{log_id}")
+    page.wait_for_selector(f"text=read as: {trace_of(data).shape}", timeout=15000)
+    page.wait_for_selector("#step-1", timeout=15000)
+    page.screenshot(path=str(SHOTS / f"trace-{fixture}.png"), full_page=True)
 
 
 def test_logout_from_the_menu_ends_the_session(page, site):

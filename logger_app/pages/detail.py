@@ -150,11 +150,31 @@ def body(log: dict, runs: list[dict]) -> None:
         waterfall.Waterfall(trace).build()
         if trace.truncated:
             ui.label("More steps than the page shows: download the raw log for all of them.").classes("text-grey-7")
-    with ui.expansion("Other payload fields", icon="list", value=not trace.recognised).classes("w-full"):
+    other_fields(log, payload, open_now=not trace.recognised)
+    raw_json(log)
+
+
+def other_fields(log: dict, payload, open_now: bool) -> None:
+    """The payload as a generic tree: open when no adapter read it, else built on first open (for a
+    recognised 1 MiB trace it would repeat the steps as text: 1.85 -> 1.63 s for a 5,000-step page, bench/detail_page.py)."""
+
+    def build() -> None:
         trace_view.other_fields(payload)
         if log.get("extra"):
             trace_view.field("Extra top-level fields", log["extra"], code=True)
-    raw_json(log)
+
+    with ui.expansion("Other payload fields", icon="list", value=open_now).classes("w-full") as expansion:
+        holder = ui.column().classes("w-full")
+        if open_now:
+            with holder:
+                build()
+
+    def fill(event) -> None:
+        if event.value and not holder.default_slot.children:
+            with holder:
+                build()
+
+    expansion.on_value_change(guard.rechecked(fill))
 
 
 def register(runtime) -> None:

@@ -34,7 +34,7 @@ async def test_each_framework_shape_reads_as_a_trace(user, db, fixture):
     trace = trace_of(payload)
     assert trace.recognised, fixture.name
     status = "ERROR" if trace.errors() else "SUCCESS"
-    [log_id] = await add_logs(db, "acme", [make_log(f"SHAPE-{fixture.stem}", status=status, payload=payload)], raw=True)
+    [log_id] = await add_logs(db, "acme", [make_log(f"SHAPE-{fixture.stem}", status=status, payload=payload)])  # as ingest stores it
     await login(user)
     await user.open(f"/logs/{log_id}")
     await user.should_see(f"read as: {trace.shape}")
@@ -42,7 +42,11 @@ async def test_each_framework_shape_reads_as_a_trace(user, db, fixture):
     tool = next((s for s in trace.walk() if s.kind == "tool"), None)
     if tool is not None:
         assert (f"tool · {to_text(tool.name)[:120]}" if tool.name else "tool") in labels
-        if tool.input not in (None, "", {}, []):
+        if isinstance(tool.input, dict):
+            # PostgreSQL's jsonb stores keys in its own order: look for each key and value instead.
+            for key, value in list(tool.input.items())[:5]:
+                assert f'"{key}": {json.dumps(value, ensure_ascii=False)}'[:200] in labels or to_text(value)[:200] in labels
+        elif tool.input not in (None, "", []):
             assert _shown(to_text(tool.input))[:200] in labels
     thought = next((s for s in trace.walk() if s.kind == "thought" and s.output), None)
     if thought is not None:
