@@ -131,16 +131,20 @@ async def login(db: Database, username: str, password: str, ip: str,
     if _verifying >= MAX_CONCURRENT_VERIFIES:
         raise LoginBusy()
     _verifying += 1
+    user = None
     try:
         attempt_id = await _claim_attempt(db, username, ip)
-        if attempt_id is None:
-            await asyncio.sleep(_typical_verify_seconds)
-            return None
-        started = time.monotonic()
-        user = await authenticate_user(db, username, password or "", offload=offload)
-        _typical_verify_seconds = 0.8 * _typical_verify_seconds + 0.2 * min(time.monotonic() - started, 2.0)
+        if attempt_id is not None:
+            started = time.monotonic()
+            user = await authenticate_user(db, username, password or "", offload=offload)
+            _typical_verify_seconds = 0.8 * _typical_verify_seconds + 0.2 * min(time.monotonic() - started, 2.0)
     finally:
         _verifying -= 1
+    if attempt_id is None:
+        # Throttled: wait as long as a check would, but without holding a verification slot
+        # (a flood at a locked account must not lock everyone else out of signing in).
+        await asyncio.sleep(_typical_verify_seconds)
+        return None
     if user is None:
         return None
     await _mark_success(db, attempt_id)
