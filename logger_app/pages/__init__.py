@@ -15,6 +15,6 @@ def register_pages(runtime: Runtime) -> None:
 
     for module in (auth, overview, logs, detail, admin):
         module.register(runtime)
-    socket_guard.install(runtime)
+    socket_guard.install()
     # NiceGUI's own 500 page prints the exception text (SQL and its parameters, on PostgreSQL).
     ui_app.on_page_exception(error_page)

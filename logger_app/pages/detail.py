@@ -1,4 +1,5 @@
-"""/logs/{log_id}: the debugger for one agent run (header, ReAct timeline, tools, errors, raw JSON).
+"""/logs/{log_id}: the debugger for one agent run, read as a trace whatever framework wrote it
+(services/traces): summary and first error on top, the waterfall of steps (waterfall.py), raw JSON.
 
 `log_id` is the public id (admins may still use an old integer id, see scope.resolve_log_id)."""
 
@@ -94,11 +95,10 @@ def other_runs(log: dict, runs: list[dict]) -> None:
                 ui.label(fmt_seconds(run["execution_time_seconds"])).classes("text-grey-7")
 
 
-def run_summary(log: dict, trace: Trace, rows: list) -> None:
+def run_summary(log: dict, trace: Trace, errors: list) -> None:
     """What a reader needs first: what failed and where, what was asked, by which model, the answer."""
     with ui.card().classes("w-full gap-2").mark("run-summary"):
         ui.label(f"read as: {trace.shape}").classes("text-sm text-grey-7").mark("trace-shape")
-        errors = list(waterfall.iter_errors(trace, rows))
         if errors:
             number, step = errors[0]
             where = f"in step #{number} ({step.kind}{' · ' + to_text(step.name)[:80] if step.name else ''})" if number else None
@@ -123,8 +123,7 @@ def run_summary(log: dict, trace: Trace, rows: list) -> None:
             trace_view.field("Final answer", trace.final_answer)
 
 
-def all_errors(trace: Trace, rows: list) -> None:
-    errors = list(waterfall.iter_errors(trace, rows))
+def all_errors(errors: list) -> None:
     if len(errors) < 2:
         return  # the one error is in the summary already
     ui.label(f"Errors ({len(errors)})").classes("text-h6 text-negative")
@@ -136,18 +135,19 @@ def all_errors(trace: Trace, rows: list) -> None:
 def body(log: dict, runs: list[dict]) -> None:
     payload = log.get("payload")
     trace = trace_of(payload)
-    rows = waterfall.numbered(trace)
+    steps = waterfall.Waterfall(trace)
+    errors = list(waterfall.iter_errors(trace, steps.rows))  # (step number, step)
     ui.page_title(f"{to_text(log['ticket_id'])[:80]} · Log · Central Logger")
     ui.add_css(waterfall.STYLE)
     ui.add_body_html(waterfall.SCRIPT)
     header(log)
     actions(log)
     other_runs(log, runs)
-    run_summary(log, trace, rows)
-    all_errors(trace, rows)
+    run_summary(log, trace, errors)
+    all_errors(errors)
     if trace.steps:
         ui.label("Steps").classes("text-h6")
-        waterfall.Waterfall(trace).build()
+        steps.build()
         if trace.truncated:
             ui.label("More steps than the page shows: download the raw log for all of them.").classes("text-grey-7")
     other_fields(log, payload, open_now=not trace.recognised)

@@ -27,9 +27,9 @@ from ..services.access.principal import Principal
 from ..services.faults import is_storage_error
 
 COOKIE = "cl_session"
-# Set on the NiceGUI Client of a page built for a signed-in user: its sockets must prove that
-# user's live session (socket_guard.py).
-OWNER_ATTR = "_cl_owner_user_id"
+# Set on the NiceGUI Client of a page built for a signed-in user: (runtime, PageUser). Its sockets
+# (socket_guard.py) and its handlers (rechecked) must prove that user's session is still live.
+PAGE_USER_ATTR = "_cl_page_user"
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,7 @@ async def require_user(request: Request, runtime) -> PageUser | RedirectResponse
     user = await page_user(request, runtime)
     if user is None:
         return login_redirect(request)
-    setattr(context.client, OWNER_ATTR, user.user_id)
-    context.client._cl_page_user = (runtime, user)  # type: ignore[attr-defined] # for rechecked()
+    setattr(context.client, PAGE_USER_ATTR, (runtime, user))
     return user
 
 
@@ -109,7 +108,7 @@ def rechecked(handler: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
 
     @functools.wraps(handler)  # NiceGUI passes the event argument only if the signature asks for it
     async def wrapper(*args: Any) -> None:
-        found = getattr(context.client, "_cl_page_user", None)
+        found = getattr(context.client, PAGE_USER_ATTR, None)
         if found is None or not await still_valid(*found):
             ui.navigate.to("/login")
             return

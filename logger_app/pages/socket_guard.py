@@ -32,8 +32,7 @@ from nicegui.client import Client
 from starlette.requests import cookie_parser
 
 from ..edge.middleware import BROWSER_COOKIE
-from ..services.access import sessions
-from .guard import COOKIE, OWNER_ATTR
+from .guard import COOKIE, PAGE_USER_ATTR, still_valid
 
 log = logging.getLogger("logger_app")
 
@@ -60,8 +59,7 @@ def same_host_origin(origin: str | None, environ: dict[str, Any]) -> bool:
 
 
 class SocketGuard:
-    def __init__(self, runtime) -> None:
-        self.runtime = runtime
+    def __init__(self) -> None:
         self._attached: dict[str, str] = {}  # socket id -> client id it handshook with
         self._order: dict[str, asyncio.Lock] = {}  # client id -> lock keeping its events in order
 
@@ -93,15 +91,8 @@ class SocketGuard:
         browser = page.get(BROWSER_COOKIE)
         if not browser or socket.get(BROWSER_COOKIE) != browser or socket.get(COOKIE) != page.get(COOKIE):
             return False
-        owner = getattr(client, OWNER_ATTR, None)
-        return owner is None or await self._owner_session_live(client, owner)
-
-    async def _owner_session_live(self, client: Client, owner: int) -> bool:
-        try:
-            found = await sessions.resolve(self.runtime.db, _page_cookies(client).get(COOKIE))
-        except Exception:  # fail closed: an unreachable store cannot vouch for anyone
-            return False
-        return found is not None and found.user_id == owner
+        owner = getattr(client, PAGE_USER_ATTR, None)
+        return owner is None or await still_valid(*owner)  # fails closed on a storage error
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
@@ -137,13 +128,13 @@ class SocketGuard:
                 log.warning("socket event refused: the socket is not attached to the client it names")
                 return
             client = Client.instances.get(client_id)
-            owner = getattr(client, OWNER_ATTR, None) if client else None
+            owner = getattr(client, PAGE_USER_ATTR, None) if client else None
             if owner is None or name != "event":
                 original(sid, msg)
                 return
             lock = self._order.setdefault(client_id, asyncio.Lock())
             async with lock:  # FIFO: a value update still reaches the handler before the click after it
-                if not await self._owner_session_live(client, owner):
+                if not await still_valid(*owner):
                     with client:
                         client.run_javascript("window.location.reload()")
                     return
@@ -152,7 +143,7 @@ class SocketGuard:
         return handler
 
 
-def install(runtime) -> SocketGuard:
-    guard = SocketGuard(runtime)
+def install() -> SocketGuard:
+    guard = SocketGuard()
     guard.install()
     return guard
