@@ -244,6 +244,21 @@ def test_detail_waterfall_error_is_readable_in_both_themes_and_deep_links_work(b
         context.close()
 
 
+def test_a_deep_link_past_the_rendered_rows_renders_up_to_that_step(page, site):
+    """The waterfall renders 200 rows at first; a link to step 450 (e.g. from a chat message) still lands there."""
+    steps = [{"thought": f"Look up part {i}.", "action": "lookup", "action_input": {"part": i}, "observation": f"part {i} ok"}
+             for i in range(1, 501)]
+    log_id = _api(site["server"], site["acme"], "/api/v1/logs",
+                  {"ticket_id": "DEEP-450", "status": "SUCCESS", "payload": {"steps": steps}})["id"]
+    login(page, site["server"].url, "admin", "admin-password-for-tests")
+    page.goto(f"{site['server'].url}/logs/{log_id}#step-450")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'step-450'", timeout=15000)
+    assert page.locator("#step-450").inner_text().startswith("#450")
+    # And a link clicked later (the hash changes on an open page) works the same way.
+    page.evaluate("() => { location.hash = '#step-500'; }")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'step-500'", timeout=15000)
+
+
 FIXTURES = REPO / "tests" / "fixtures" / "traces"
 
 
