@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from . import __version__
-from .api import routes_health, routes_ingest, routes_read
+from .api import routes_docs, routes_health, routes_ingest, routes_read
 from .api.errors import envelope, install_error_handlers
 from .config import Settings, get_settings
 from .edge.middleware import EdgeMiddleware, PageMiddleware
@@ -38,13 +38,15 @@ def create_api(settings: Settings | None = None, *, runtime: Runtime | None = No
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="Central Logger", version=__version__, description=API_DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Central Logger", version=__version__, description=API_DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served from local assets by routes_docs
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware, proxies=TrustedProxies(settings.trusted_proxies))
     app.include_router(routes_ingest.router)
     app.include_router(routes_read.router)
     app.include_router(routes_health.router)
+    routes_docs.install(app)
 
     app.openapi = lambda: _openapi(app)
 
