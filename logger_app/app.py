@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from starlette.routing import Match, Mount
 
 from . import __version__
 from .api import routes_docs, routes_health, routes_ingest, routes_read
@@ -53,9 +54,33 @@ def create_api(settings: Settings | None = None, *, runtime: Runtime | None = No
     @app.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def api_not_found(request: Request):
         # Without this, NiceGUI (mounted at /) would answer unknown API paths with an HTML page.
+        # This route matches every method, so Starlette's own 405 never fires: a path that exists
+        # with other methods is answered here, with Allow (RFC 9110).
+        allowed = _methods_for(app, request.scope)
+        if allowed:
+            return envelope(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}",
+                            headers={"Allow": ", ".join(sorted(allowed))})
         return envelope(404, "not_found", f"no API route {request.url.path}")
 
     return app
+
+
+CANDIDATE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods_for(app: FastAPI, scope: dict) -> set[str]:
+    """The methods our API routes (not the catch-all) answer on the scope's path: asked of the
+    router's own matching, which also sees routes inside included routers."""
+    methods: set[str] = set()
+    for method in CANDIDATE_METHODS:
+        probe = {**scope, "method": method}
+        for route in app.router.routes:
+            if isinstance(route, Mount) or getattr(route, "path", None) == "/api/{path:path}":
+                continue  # NiceGUI is mounted at / (it would match everything), and this route itself
+            if route.matches(probe)[0] is Match.FULL:
+                methods.add(method)
+                break
+    return methods
 
 
 def _openapi(app: FastAPI) -> dict:
