@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        # getpass without a terminal dies in termios; say what to do instead.
+        raise ServiceError("no terminal to ask for the password on: pipe it in with --password-stdin")
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Repeat: "):
         raise ServiceError("passwords do not match")
@@ -118,6 +121,7 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
             _row(k.prefix, k.client_id or "(admin)", "revoked" if k.revoked_at else "active", k.label,
                  f"last used {_fmt(k.last_used_at)}")
     elif cmd == "user" and action == "create":
+        users.check_new_user(args.name, args.role, args.client)  # before asking for a password
         u = await users.create_user(db, args.name, _read_password(args.password_stdin), args.role, args.client)
         print(f"created {u.role} user {u.username}")
     elif cmd == "user" and action == "list":
@@ -175,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             asyncio.run(_with_db(lambda db: _run(args, db)))
     except ServiceError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {exc.message}", file=sys.stderr)  # one line; the message states the rule
         return 1
     except (OSError, ConnectionError) as exc:
         print(f"error: cannot reach the database ({type(exc).__name__})", file=sys.stderr)

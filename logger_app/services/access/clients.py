@@ -8,13 +8,13 @@ from sqlalchemy.exc import IntegrityError
 from ...db.engine import Database
 from ...db.models import Client
 from ..errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from ..rules import CLIENT_ID_PATTERN, CLIENT_ID_RE
+from ..rules import CLIENT_ID_PATTERN, CLIENT_ID_RE, CLIENT_ID_RULE
 
 
 def check_client_id(client_id: str) -> str:
     if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
         raise ValidationFailed(
-            "invalid client id",
+            f"invalid client id: {CLIENT_ID_RULE}",
             [FieldProblem("client_id", f"must match {CLIENT_ID_PATTERN}")],
         )
     return client_id

@@ -40,19 +40,28 @@ def verify_password(password: str, hashed: str) -> bool:
         return False
 
 
+PASSWORD_MIN = 8
+
+
 def _check_password(password: str) -> None:
-    if not isinstance(password, str) or len(password) < 8:
-        raise ValidationFailed("password too short", [FieldProblem("password", "must be at least 8 characters")])
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN:
+        raise ValidationFailed(f"password too short: at least {PASSWORD_MIN} characters",
+                               [FieldProblem("password", f"must be at least {PASSWORD_MIN} characters")])
+
+
+def check_new_user(username: str, role: str, client_id: str | None) -> None:
+    """What create_user checks before it needs the password (a CLI asks for it only after this)."""
+    if not username or len(username) > 64 or not username.isprintable():
+        raise ValidationFailed("invalid username: 1-64 printable characters", [FieldProblem("username", "1-64 printable characters")])
+    if role not in ROLES:
+        raise ValidationFailed(f"invalid role: must be {' or '.join(ROLES)}", [FieldProblem("role", "must be admin or client")])
+    if role == "client" and not client_id:
+        raise ValidationFailed("a client user needs a client (--client ID)", [FieldProblem("client_id", "required for role client")])
 
 
 async def create_user(db: Database, username: str, password: str, role: str, client_id: str | None = None,
                       offload: Offload = asyncio.to_thread, check_strength: bool = True) -> User:
-    if not username or len(username) > 64 or not username.isprintable():
-        raise ValidationFailed("invalid username", [FieldProblem("username", "1-64 printable characters")])
-    if role not in ROLES:
-        raise ValidationFailed("invalid role", [FieldProblem("role", "must be admin or client")])
-    if role == "client" and not client_id:
-        raise ValidationFailed("client users need a client", [FieldProblem("client_id", "required for role client")])
+    check_new_user(username, role, client_id)
     if role == "admin":
         client_id = None
     if check_strength:
