@@ -14,6 +14,7 @@ from . import __version__
 from .api import routes_docs, routes_health, routes_ingest, routes_read
 from .api.errors import envelope, install_error_handlers
 from .config import Settings, get_settings
+from .edge.access_log import AccessLog
 from .edge.middleware import EdgeMiddleware, PageMiddleware
 from .edge.proxies import TrustedProxies
 from .runtime import Runtime
@@ -43,7 +44,8 @@ def create_api(settings: Settings | None = None, *, runtime: Runtime | None = No
                   docs_url=None, redoc_url=None)  # served from local assets by routes_docs
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_middleware(EdgeMiddleware, proxies=TrustedProxies(settings.trusted_proxies))
+    app.add_middleware(EdgeMiddleware, proxies=TrustedProxies(settings.trusted_proxies),
+                       access_log=AccessLog(every_request=settings.access_log))
     app.include_router(routes_ingest.router)
     app.include_router(routes_read.router)
     app.include_router(routes_health.router)

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # Comma-separated IPs/CIDR networks of reverse proxies whose X-Forwarded-* headers are believed
     # (client IP for the login throttle, scheme, prefix). Empty: no one's.
     trusted_proxies: str = ""
+    # One console line per request (edge/access_log.py): non-2xx always; every request when true.
+    access_log: bool = False
     # Ingest requests (POST /api/v1/logs, /logs/batch) per second per API key, per process (0 = off);
     # over it: 429 with Retry-After.
     rate_limit_per_key: float = Field(default=0, ge=0)
