@@ -48,3 +48,14 @@ async def set_client_disabled(db: Database, client_id: str, disabled: bool = Tru
         await session.commit()
     if result.rowcount == 0:
         raise NotFound(f"no client {client_id!r}")
+
+
+async def rename_client(db: Database, client_id: str, name: str) -> None:
+    name = (name or "").strip()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise ValidationFailed("invalid name: 1-200 printable characters", [FieldProblem("name", "1-200 printable characters")])
+    async with db.write() as session:
+        result: CursorResult = await session.execute(update(Client).where(Client.id == client_id).values(name=name))  # type: ignore[assignment]  # an UPDATE's result is a CursorResult
+        await session.commit()
+    if result.rowcount == 0:
+        raise NotFound(f"no client {client_id!r}")

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from passlib.context import CryptContext
@@ -16,7 +17,7 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ...db.engine import Database
-from ...db.models import Client, User
+from ...db.models import Client, User, UserSession
 from ..errors import Conflict, FieldProblem, NotFound, ValidationFailed
 
 log = logging.getLogger("logger_app")
@@ -56,7 +57,7 @@ def check_new_user(username: str, role: str, client_id: str | None) -> None:
     if role not in ROLES:
         raise ValidationFailed(f"invalid role: must be {' or '.join(ROLES)}", [FieldProblem("role", "must be admin or client")])
     if role == "client" and not client_id:
-        raise ValidationFailed("a client user needs a client (--client ID)", [FieldProblem("client_id", "required for role client")])
+        raise ValidationFailed("a client user needs a client", [FieldProblem("client_id", "required for role client")])
 
 
 async def create_user(db: Database, username: str, password: str, role: str, client_id: str | None = None,
@@ -82,6 +83,13 @@ async def create_user(db: Database, username: str, password: str, role: str, cli
 async def list_users(db: Database) -> list[User]:
     async with db.read() as session:
         return list((await session.scalars(select(User).order_by(User.username))).all())
+
+
+async def last_sign_ins(db: Database) -> dict[int, datetime]:
+    """When each user last signed in (the newest session they started)."""
+    async with db.read() as session:
+        rows = await session.execute(select(UserSession.user_id, func.max(UserSession.created_at)).group_by(UserSession.user_id))
+        return {user_id: at for user_id, at in rows}
 
 
 async def get_user(db: Database, user_id: int) -> User | None:
