@@ -318,3 +318,56 @@ def test_api_docs_render_with_no_request_leaving_the_host(page, site):
     page.wait_for_selector(".opblock", timeout=20000)
     assert page.locator("text=Store one workflow log").count() >= 1
     assert off_host == []
+
+
+CHART_TEXT_JS = """() => {
+  const rgb = (s) => s.match(/[0-9.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                       return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const out = {texts: 0, worstContrast: 99, clipped: [], collisions: []};
+  for (const chart of document.querySelectorAll('.cl-chart')) {
+    const svg = chart.querySelector('svg');
+    if (!svg) continue;
+    const box = svg.getBoundingClientRect();
+    const bg = lum(rgb(getComputedStyle(chart.closest('.q-card')).backgroundColor));
+    const texts = [...svg.querySelectorAll('text')].filter((t) => t.textContent.trim());
+    const rects = texts.map((t) => t.getBoundingClientRect());
+    texts.forEach((t, i) => {
+      out.texts++;
+      const fg = lum(rgb(getComputedStyle(t).fill));
+      out.worstContrast = Math.min(out.worstContrast, (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05));
+      const r = rects[i];
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) out.clipped.push(t.textContent);
+    });
+    const legend = rects.map((r, i) => [r, i]).filter(([r]) => r.top < box.top + 26);
+    rects.forEach((r, i) => legend.forEach(([l, j]) => {
+      if (i !== j && r.top >= box.top + 26 && r.left < l.right && l.left < r.right && r.top < l.bottom && l.top < r.bottom)
+        out.collisions.push(texts[i].textContent + ' / ' + texts[j].textContent);
+    }));
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_overview_charts_are_legible_in_both_themes_with_no_clipped_or_colliding_labels(browser, site, scheme):
+    for i, category in enumerate(["billing", "refunds and returns", "shipping delays", "account access"]):
+        _api(site["server"], site["acme"], "/api/v1/logs", {"ticket_id": f"CHART-{scheme}-{i}", "status": "ERROR" if i % 2 else "SUCCESS",
+                                                            "category": category, "execution_time_seconds": 1.5 + i,
+                                                            "metrics": {"confidence": 0.5 + i / 10, "iterations": i + 1}})
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        login(page, site["server"].url, "admin", "admin-password-for-tests")
+        page.goto(site["server"].url + "/?range=24h")
+        page.wait_for_function("() => document.querySelectorAll('.cl-chart svg text').length > 20", timeout=15000)
+        page.wait_for_timeout(500)  # the last chart's layout pass
+        found = page.evaluate(CHART_TEXT_JS)
+        assert found["texts"] > 20
+        assert found["worstContrast"] >= 4.5, f"chart text contrast {found['worstContrast']:.2f} in {scheme} mode"
+        assert found["clipped"] == [], found["clipped"]
+        assert found["collisions"] == [], found["collisions"]
+        if scheme == "dark":
+            page.screenshot(path=str(SHOTS / "overview-dark.png"), full_page=True)
+    finally:
+        context.close()
