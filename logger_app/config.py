@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Key names whose values are redacted at any depth (PRIVACY.md): equal to or ending with these.
@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOGGER_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./data/logger.db"
+    # A streaming replica of the PostgreSQL primary for dashboard and read-API queries (empty: none).
+    read_database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
     storage_secret: str | None = None
@@ -66,6 +68,12 @@ class Settings(BaseSettings):
 
         parse_networks(value)  # a typo here would silently trust no one (or the wrong one)
         return value
+
+    @model_validator(mode="after")
+    def _replica_needs_postgres(self) -> Settings:
+        if self.read_database_url and not all(u.startswith("postgresql") for u in (self.database_url, self.read_database_url)):
+            raise ValueError("LOGGER_READ_DATABASE_URL is a PostgreSQL replica of a PostgreSQL LOGGER_DATABASE_URL")
+        return self
 
     def resolved_storage_secret(self) -> str:
         """The configured secret, or one generated once and kept in the data dir.

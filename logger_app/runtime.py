@@ -54,7 +54,8 @@ PRUNE_EVERY_SECONDS = 24 * 3600
 class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.db: Database = create_database(settings.database_url, settings.db_timeout_seconds)
+        self.db: Database = create_database(settings.database_url, settings.db_timeout_seconds,
+                                             settings.read_database_url or None)
         self.keys = KeyAuthenticator(self.db, ttl=settings.key_cache_seconds, timeout=settings.db_timeout_seconds)
         self.writer = LogWriter(self.db, settings.db_timeout_seconds)
         self.counter = IngestCounter(self.db)
