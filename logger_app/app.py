@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from . import __version__
-from .api import routes_health, routes_ingest, routes_read
+from .api import routes_health, routes_ingest, routes_otlp, routes_read
 from .api.errors import envelope, install_error_handlers
 from .config import Settings, get_settings
 from .edge.middleware import EdgeMiddleware, PageMiddleware
@@ -45,6 +45,7 @@ def create_api(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(routes_ingest.router)
     app.include_router(routes_read.router)
     app.include_router(routes_health.router)
+    app.include_router(routes_otlp.router)
 
     app.openapi = lambda: _openapi(app)
 
