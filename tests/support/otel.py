@@ -69,3 +69,15 @@ def headers(key: str, *, gzipped: bool = False, ctype: str = "application/x-prot
     if gzipped:
         out["Content-Encoding"] = "gzip"
     return out
+
+
+def stored_body(spans: Sequence[ReadableSpan]) -> dict:
+    """The raw log body the OTLP ingest builds for these spans (one trace), before validation."""
+    from logger_app.services.otlp.assemble import assemble
+    from logger_app.services.otlp.decode import decode
+    from logger_app.services.otlp.spans import entry_of
+
+    decoded = decode(encode_spans(spans))
+    [(trace_id, decoded_spans)] = decoded.traces.items()
+    resource = decoded.resources[trace_id]
+    return assemble(trace_id, [entry_of(s, resource) for s in decoded_spans], resource)
