@@ -70,7 +70,7 @@ def _openapi(app: FastAPI) -> dict:
     for path, operations in schema["paths"].items():
         for operation in operations.values():
             operation.get("responses", {}).pop("422", None)
-            if path.startswith("/api/"):
+            if path.startswith("/api/") or path == "/v1/traces":
                 operation["security"] = [{"ApiKey": []}]
     schema["components"] = schema.get("components", {})
     schema["components"]["securitySchemes"] = {

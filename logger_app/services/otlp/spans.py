@@ -77,6 +77,8 @@ def _messages(attrs: dict[str, Any]) -> tuple[dict[str, list], set[str]]:
     found: dict[str, dict[int, dict[str, Any]]] = {}
     used: set[str] = set()
     for key, value in attrs.items():
+        if not key.startswith("llm.") or "_messages." not in key:  # most keys: one test, not two
+            continue
         for prefix, name in MESSAGE_PREFIXES.items():
             if key.startswith(prefix):
                 index, _, rest = key[len(prefix):].partition(".")
