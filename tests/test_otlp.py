@@ -236,3 +236,70 @@ async def test_rate_limited_key_is_429_with_retry_after(make_key, runtime, api):
     assert (await export(api, key, agent_spans())).status_code == 200
     r = await export(api, key, agent_spans())
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1 and _status(r).code == 8
+
+
+async def test_two_processes_exporting_one_trace_at_once_lose_no_span(api, make_key, settings, monkeypatch):
+    """Two app instances on one database stand in for two server processes (or PostgreSQL's
+    flushers): both insert the same new trace, one hits the unique index, retries and merges."""
+    import httpx
+
+    from logger_app.app import create_api
+    from logger_app.services.ingest import writer
+
+    calls = {"integrity": 0}
+    store = writer.LogWriter._store
+
+    async def counting(self, jobs):
+        try:
+            return await store(self, jobs)
+        except writer.IntegrityError:
+            calls["integrity"] += 1
+            raise
+
+    monkeypatch.setattr(writer.LogWriter, "_store", counting)
+    key = await make_key("acme")
+    other = create_api(settings)
+    async with other.router.lifespan_context(other):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://other") as second:
+            for n in range(8):
+                spans = agent_spans(f"T-TWO-{n}")
+                first_half, second_half = spans[:2], spans[2:]
+                a, b = await asyncio.gather(export(api, key, first_half), export(second, key, second_half))
+                assert (a.status_code, b.status_code) == (200, 200)
+    logs = await logs_of(api, key, limit=50)
+    assert len(logs) == 8
+    for item in logs:
+        assert (await full(api, key, item["id"]))["metrics"]["spans"] == 4, item["ticket_id"]
+    assert calls["integrity"] >= 1  # the race did happen at least once, and cost no span
+
+
+async def test_a_hashed_attribute_is_hashed_once_when_the_trace_grows(settings, tmp_path):
+    import httpx
+
+    from logger_app.app import create_api
+    from logger_app.services.access import keys
+    from tests.support.data import ensure_client
+
+    app = create_api(settings.model_copy(update={"hash_keys": "customer_id"}))
+    async with app.router.lifespan_context(app):
+        runtime = app.state.runtime
+        await ensure_client(runtime.db, "acme")
+        key = (await keys.create_key(runtime.db, "acme")).key
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+            spans = agent_spans("T-HASH", attrs={"customer_id": "cust-981"})
+            root, children = [s for s in spans if s.parent is None], [s for s in spans if s.parent is not None]
+            assert (await export(api, key, root)).status_code == 200
+            assert (await export(api, key, children)).status_code == 200  # rebuilds the stored root span too
+            [item] = await logs_of(api, key)
+            log = await full(api, key, item["id"])
+    [agent] = [s for s in log["payload"]["otel"]["spans"] if s["parent_span_id"] is None]
+    assert agent["attributes"]["customer_id"] == runtime.ingestor.redactor.keyed_hash("cust-981")
+    assert log["metrics"]["spans"] == 4
+
+
+async def test_an_empty_export_is_a_success(api, make_key):
+    key = await make_key("acme")
+    r = await api.post("/v1/traces", content=b"{}", headers=headers(key, ctype="application/json"))
+    assert r.status_code == 200 and r.json() == {}
+    r = await api.post("/v1/traces", content=b"", headers=headers(key))
+    assert r.status_code == 200 and ExportTraceServiceResponse.FromString(r.content) == ExportTraceServiceResponse()
