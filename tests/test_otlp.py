@@ -303,3 +303,14 @@ async def test_an_empty_export_is_a_success(api, make_key):
     assert r.status_code == 200 and r.json() == {}
     r = await api.post("/v1/traces", content=b"", headers=headers(key))
     assert r.status_code == 200 and ExportTraceServiceResponse.FromString(r.content) == ExportTraceServiceResponse()
+
+
+async def test_an_invalid_trace_is_refused_alone_and_named(api, make_key):
+    key = await make_key("acme")
+    good, nul, long_ticket = agent_spans("T-OK"), agent_spans("T-NUL", attrs={"note": "a\x00b"}), agent_spans("x" * 300)
+    r = await export(api, key, good + nul + long_ticket)
+    assert r.status_code == 200
+    partial = ExportTraceServiceResponse.FromString(r.content).partial_success
+    assert partial.rejected_spans == len(nul) + len(long_ticket)
+    assert "NUL" in partial.error_message and "ticket_id" in partial.error_message
+    assert [item["ticket_id"] for item in await logs_of(api, key)] == ["T-OK"]

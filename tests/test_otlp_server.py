@@ -3,8 +3,10 @@ nothing else: OTLPSpanExporter (protobuf, gzip) with the SDK's batch and simple 
 
 from __future__ import annotations
 
+import json
 import socket
 import time
+import urllib.request
 
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -33,6 +35,14 @@ def test_an_instrumented_agent_ships_to_a_real_server_unchanged(database_url, tm
         split = read_one(server.url, key, logs["T-SPLIT"]["id"])
         assert split["status"] == "ERROR" and split["metrics"]["spans"] == 4 and split["metrics"]["input_tokens"] == 150
         assert read_one(server.url, key, logs["T-BATCH"]["id"])["metrics"]["spans"] == 4
+        # The JSON encoding, as an exporter without protobuf (OTLP/HTTP JSON) sends it, over plain HTTP.
+        from tests.test_otlp import JSON_EXPORT
+
+        req = urllib.request.Request(endpoint, data=json.dumps(JSON_EXPORT).encode(), method="POST",
+                                     headers={"X-API-Key": key, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200 and resp.headers["content-type"] == "application/json" and json.loads(resp.read()) == {}
+        assert "sess-42" in {item["ticket_id"] for item in read_back(server.url, key)}
         # A wrong key: the exporter hears a refusal it must not retry.
         wrong = OTLPSpanExporter(endpoint=endpoint, headers={"x-api-key": "lk_wrong"})
         assert wrong.export(agent_spans()) is SpanExportResult.FAILURE
