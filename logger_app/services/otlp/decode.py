@@ -37,10 +37,6 @@ class Decoded:
     rejected: int = 0
     problems: list[str] = field(default_factory=list)
 
-    @property
-    def span_count(self) -> int:
-        return sum(len(spans) for spans in self.traces.values())
-
 
 def _malformed(problem: str) -> ValidationFailed:
     return ValidationFailed("malformed OTLP export request", [FieldProblem("body", problem)])
