@@ -314,3 +314,19 @@ async def test_an_invalid_trace_is_refused_alone_and_named(api, make_key):
     assert partial.rejected_spans == len(nul) + len(long_ticket)
     assert "NUL" in partial.error_message and "ticket_id" in partial.error_message
     assert [item["ticket_id"] for item in await logs_of(api, key)] == ["T-OK"]
+
+
+@pytest.mark.parametrize("depth", [70, 2000])
+async def test_deeply_nested_attribute_values_are_refused_not_a_500(api, make_key, depth):
+    key = await make_key("acme")
+    bad = json.loads(json.dumps(JSON_EXPORT))
+    bad["resourceSpans"][0]["scopeSpans"][0]["spans"][1]["attributes"].append({"key": "deep", "value": "DEEP"})
+    # Written as text: json.dumps itself cannot nest this deep.
+    value = '{"kvlistValue": {"values": [{"key": "k", "value": ' * depth + '{"stringValue": "leaf"}' + "}]}}" * depth
+    body = json.dumps(bad).replace('"DEEP"', value)
+    r = await api.post("/v1/traces", content=body, headers=headers(key, ctype="application/json"))
+    if r.status_code == 200:  # the trace is refused alone, naming the nesting
+        assert r.json()["partialSuccess"]["rejectedSpans"] == "2" and "nesting" in r.json()["partialSuccess"]["errorMessage"]
+    else:
+        assert r.status_code == 400 and r.json()["error"]["details"][0]["field"] == "body"
+    assert await logs_of(api, key) == []
