@@ -231,7 +231,9 @@ async def test_a_secret_in_a_span_attribute_is_redacted_like_in_a_posted_log(api
 
 
 async def test_rate_limited_key_is_429_with_retry_after(make_key, runtime, api):
-    runtime.rate_limiter.__init__(0.001)  # type: ignore[misc]  # one request per ~17 minutes
+    from logger_app.services.access.ratelimit import RateLimiter
+
+    runtime.rate_limiter = RateLimiter(0.001)  # LOGGER_RATE_LIMIT_PER_KEY: one export per ~17 minutes
     key = await make_key("acme")
     assert (await export(api, key, agent_spans())).status_code == 200
     r = await export(api, key, agent_spans())
