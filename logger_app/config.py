@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_items: int = Field(default=1000, ge=1)
+    # POST /v1/traces (OTLP): the largest body, after gzip inflation (bounded: a bomb stops here).
+    # The SDK's batches of 512 spans are ~0.1-1 MiB; 16 MiB leaves room for big prompts in attributes.
+    otlp_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     db_timeout_seconds: float = Field(default=5.0, gt=0)
     # A request body must arrive within this, so a client trickling bytes cannot hold a slot forever.
     body_timeout_seconds: float = Field(default=30.0, gt=0)
