@@ -1,0 +1,28 @@
+"""rate_buckets: per-key token buckets shared by every server process (PostgreSQL)
+
+Revision ID: 0003_rate_buckets
+Revises: 0002
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0003_rate_buckets'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'rate_buckets',
+        sa.Column('key_id', sa.BigInteger(), nullable=False),
+        sa.Column('kind', sa.String(length=8), nullable=False),
+        sa.Column('tokens', sa.Double(), nullable=False),
+        sa.Column('updated_at', sa.Double(), nullable=False),
+        sa.Column('allowed', sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint('key_id', 'kind'),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('rate_buckets')
