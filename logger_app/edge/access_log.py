@@ -44,7 +44,7 @@ class AccessLog:
             template = None  # no route, or the API's catch-all 404
         # Metrics label by template only: a label per path asked for would let any scanner grow
         # the metric set without bound.
-        observe_request(scope.get("method", "-"), template or "(unmatched)", status, seconds)
+        observe_request(scope.get("method", "-"), template or "(other)", status, seconds)
         level = logging.INFO if self.every_request or not 200 <= status < 300 else logging.DEBUG
         if not log.isEnabledFor(level):
             return  # the common case for a 2xx: nothing is formatted
