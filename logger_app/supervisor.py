@@ -81,7 +81,7 @@ def supervise(settings: Settings, workers: int, ui_port: int | None) -> int:
         fds = [api_sock.fileno()] + ([ui_sock.fileno()] if index == 0 else [])
         argv = [sys.executable, "-m", "logger_app", "serve", "--listen-fds", ",".join(map(str, fds)),
                 "--ui-port", str(ui_port)] + ([] if index == 0 else ["--api-only"])
-        return subprocess.Popen(argv, env=env, pass_fds=fds)
+        return subprocess.Popen(argv, env=env, pass_fds=fds, preexec_fn=_die_with_parent)
 
     procs = {i: spawn(i) for i in range(workers)}
     print(f"serving the API on {settings.host}:{settings.port} ({workers} processes) and the dashboard on "
@@ -115,6 +115,17 @@ def supervise(settings: Settings, workers: int, ui_port: int | None) -> int:
                 proc.kill()
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGTERM when the supervisor dies (even by kill -9), instead of living on
+    as an orphan holding the port."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _forget(metrics_dir: str, pid: int) -> None:

@@ -108,7 +108,8 @@ class WorkflowLog(Base):
 class RateBucket(Base):
     """One token bucket per API key and limit kind ("ingest", "read"), shared by every process on
     PostgreSQL (services/access/ratelimit.py). Times are the database's clock, in epoch seconds, so
-    processes on machines with skewed clocks still agree. Unused on SQLite (one process)."""
+    processes on machines with skewed clocks still agree. Unused on SQLite (one process).
+    UNLOGGED on PostgreSQL (migration 0003): no WAL flush per limited request."""
 
     __tablename__ = "rate_buckets"
     key_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

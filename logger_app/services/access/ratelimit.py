@@ -9,9 +9,11 @@ process: N processes together admit `rate` a second, in bursts of `burst`, never
 Ingest and reads count in separate buckets, so a key that polls the dashboards cannot lose its writes.
 
 The cost is one round trip per limited request (ingest's limit is off by default; reads are on at
-20/s and cost far more than the round trip). If that statement fails (database down, timed out) the
-request is let through: the limiter must not turn a storage hiccup into 429s, and the request itself
-then meets the same storage and answers 503.
+20/s and cost far more than the round trip). If that statement fails or takes longer than
+SHARED_DEADLINE_SECONDS, the process falls back to its own in-process bucket for
+FALLBACK_SECONDS (so during an outage a request waits for the storage once, in its own query, not
+twice: the limiter's wait would otherwise come on top of the request's timeout), then tries the
+shared bucket again. The limiter must not turn a storage hiccup into 429s or slower 503s.
 
 The runtime holds one limiter of each kind (runtime.rate_limiter, runtime.read_rate_limiter);
 api/deps.py awaits `.admit(principal)` right after authenticating. Both raise RateLimited: 429 +
@@ -79,14 +81,21 @@ class RateLimiter:
         self._buckets[key] = (tokens, now)
 
 
+SHARED_DEADLINE_SECONDS = 0.5
+FALLBACK_SECONDS = 5.0
+
+
 class SharedRateLimiter:
     """The same bucket as RateLimiter, kept in the database so every process draws on one (PostgreSQL)."""
 
     def __init__(self, db: Database, kind: str, rate: float, burst: float | None = None, timeout: float = 5.0):
-        self.db, self.kind, self.timeout = db, kind, timeout
+        self.db, self.kind = db, kind
+        self.timeout = min(timeout, SHARED_DEADLINE_SECONDS)
         self.clock: Any = None  # None: the database's clock, common to every process (tests may freeze one)
         self.rate = float(rate)
         self.burst = float(burst) if burst is not None else max(1.0, self.rate)
+        self._local = RateLimiter(self.rate, self.burst)  # while the shared bucket cannot be reached
+        self._fallback_until = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -95,11 +104,14 @@ class SharedRateLimiter:
     async def admit(self, principal: Principal) -> None:
         if not self.enabled or principal.key_id is None:
             return
+        if time.monotonic() < self._fallback_until:
+            return self._local.check(principal)
         try:
             allowed, tokens = await run_with_deadline(self._take(principal.key_id), self.timeout)
-        except Exception as exc:  # fail open: see the module docstring
-            log.warning("shared rate limit unavailable, request let through: %s", type(exc).__name__)
-            return
+        except Exception as exc:  # see the module docstring
+            log.warning("shared rate limit unavailable for %.0f s, limiting in this process: %s", FALLBACK_SECONDS, type(exc).__name__)
+            self._fallback_until = time.monotonic() + FALLBACK_SECONDS
+            return self._local.check(principal)
         if not allowed:
             raise RateLimited((1.0 - tokens) / self.rate)
 
