@@ -109,3 +109,18 @@ def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(workers):
         pytest.fail(f"worker not replaced:\n{workers.log_tail()}")
     assert "starting it again" in workers.log_tail()
     assert len(read_back(workers.url, key, ticket_prefix="K-")) == 10
+
+
+async def test_an_api_only_process_serves_the_api_and_refuses_dashboard_paths(settings):
+    from logger_app.app import create_api
+    from logger_app.edge.api_port import ApiPortGuard
+
+    app = create_api(settings)  # what `serve --api-only` serves, with the guard it adds
+    app.add_middleware(ApiPortGuard, api_port=None, ui_port=None)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            assert (await c.get("/healthz")).status_code == 200
+            assert (await c.get("/openapi.json")).status_code == 200
+            assert (await c.get("/api/v1/logs")).status_code == 401  # the API itself, asking for a key
+            page = await c.get("/logs")
+            assert page.status_code == 404 and page.json()["error"]["message"] == "the dashboard is not served on this port"
