@@ -54,6 +54,8 @@ async def test_requests_logs_and_commits_are_counted(api, make_key, runtime):
         assert (await api.post("/api/v1/logs", json=dup, headers={**H(key), "Idempotency-Key": "same"})).status_code == 200
     assert (await api.post("/api/v1/logs", json={"status": "SUCCESS"}, headers=H(key))).status_code == 400
     assert (await api.get("/api/v1/logs/nonexistent-id", headers=H(key))).status_code == 400  # not a public id
+    for path in ("/api/v1/no-such-route/123", "/api/v1/no-such-route/456", "/logs/some-page?x=1"):
+        await api.get(path, headers=H(key))
     after = await scrape(api, admin)
 
     def delta(name: str, **labels: str) -> float:
@@ -64,6 +66,10 @@ async def test_requests_logs_and_commits_are_counted(api, make_key, runtime):
     assert delta("logger_http_requests_total", method="POST", route="/api/v1/logs", status="400") == 1
     assert delta("logger_http_requests_total", method="GET", route="/api/v1/logs/{log_id}", status="400") == 1
     assert delta("logger_http_request_duration_seconds_count", method="POST", route="/api/v1/logs") == 6
+    # Unknown paths share one label each: a scanner cannot grow the metric set.
+    assert delta("logger_http_requests_total", method="GET", route="(other)", status="404") == 2
+    assert delta("logger_http_requests_total", method="GET", route="(dashboard)", status="404") == 1
+    assert not any("no-such-route" in name or "some-page" in str(labels) for name, labels in samples(after))
     # Logs by outcome and reason, per client.
     assert delta("logger_logs_total", client="metrics-co", outcome="accepted", reason="") == 4
     assert delta("logger_logs_total", client="metrics-co", outcome="duplicate", reason="") == 1
@@ -78,13 +84,25 @@ async def test_requests_logs_and_commits_are_counted(api, make_key, runtime):
     assert value(now, "logger_db_pool_connections_in_use", engine="writer") >= 0
 
 
-async def test_refused_keys_and_storage_errors_are_counted(api, make_key, monkeypatch):
+async def test_refused_keys_and_storage_errors_are_counted(api, make_key, runtime, monkeypatch):
     admin = await make_key(None)
     before = await scrape(api, admin)
     assert (await api.post("/api/v1/logs", json=LOG, headers=H("lk_not_a_key"))).status_code == 401
     after = await scrape(api, admin)
     assert value(after, "logger_logs_total", client="", outcome="rejected", reason="auth") - \
         value(before, "logger_logs_total", client="", outcome="rejected", reason="auth") == 1
+    # A request the storage failed is counted (here: the key lookup finds no database).
+    from logger_app.services.errors import StorageUnavailable
+
+    async def no_database(key):
+        raise StorageUnavailable("storage did not answer in time")
+
+    monkeypatch.setattr(runtime.keys, "authenticate", no_database)
+    assert (await api.get("/api/v1/logs", headers=H("lk_any"))).status_code == 503
+    monkeypatch.undo()
+    after_outage = await scrape(api, admin)
+    assert value(after_outage, "logger_storage_errors_total", where="request") - \
+        value(after, "logger_storage_errors_total", where="request") == 1
     # The OTLP receiver's counter is declared (the receiver calls count_otlp_spans).
     from logger_app.telemetry.metrics import count_otlp_spans
 

@@ -73,6 +73,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError):
         count_rejection(request, exc)
+        if exc.status == 503:  # the storage failed this request (the writer counts its own transactions)
+            storage_error("request")
         return service_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -89,7 +91,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def _unexpected(request: Request, exc: Exception):
         if is_storage_error(exc):
-            storage_error("api", exc)
+            storage_error("request", exc)
             log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
             return envelope(503, "storage_unavailable", "storage unavailable, retry later",
                             headers={"Retry-After": RETRY_AFTER_SECONDS})

@@ -15,6 +15,7 @@ import secrets
 from typing import Any
 
 from ..telemetry.metrics import observe_request
+from .api_port import is_api_path
 
 log = logging.getLogger("logger_app.access")
 
@@ -43,8 +44,9 @@ class AccessLog:
         if not template or template.endswith(":path}"):
             template = None  # no route, or the API's catch-all 404
         # Metrics label by template only: a label per path asked for would let any scanner grow
-        # the metric set without bound.
-        observe_request(scope.get("method", "-"), template or "(other)", status, seconds)
+        # the metric set without bound. Dashboard requests (pages, NiceGUI assets) share one label.
+        label = template or ("(other)" if is_api_path(scope.get("path", "")) else "(dashboard)")
+        observe_request(scope.get("method", "-"), label, status, seconds)
         level = logging.INFO if self.every_request or not 200 <= status < 300 else logging.DEBUG
         if not log.isEnabledFor(level):
             return  # the common case for a 2xx: nothing is formatted

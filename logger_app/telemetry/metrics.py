@@ -38,6 +38,7 @@ COMMIT_ROWS = Histogram("logger_writer_commit_rows", "Logs per group-commit tran
 POOL_IN_USE = Gauge("logger_db_pool_connections_in_use", "Database connections checked out, per engine",
                     ("engine",), multiprocess_mode="livesum")
 POOL_TIMEOUTS = Counter("logger_db_pool_timeouts_total", "Waits for a database connection that timed out")
+# where="writer": a group-commit transaction that failed; where="request": a request answered 503.
 STORAGE_ERRORS = Counter("logger_storage_errors_total", "Storage failures (database unreachable, timed out)", ("where",))
 OTLP_SPANS = Counter("logger_otlp_spans_total", "OTLP spans received on /v1/traces by outcome and reason",
                      ("outcome", "reason"))
