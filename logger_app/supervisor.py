@@ -51,7 +51,9 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 async def _prepare(settings: Settings) -> None:
-    """Migrate and create the admin once, before any worker starts (N workers would race on both)."""
+    """Migrate, create the admin and the storage secret once, before any worker starts: N workers
+    would race on all three (two workers each generating a secret would give every log two public ids)."""
+    settings.resolved_storage_secret()
     from .db.engine import create_database
     from .db.migrate import upgrade
     from .services.access.users import ensure_admin
