@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from starlette.routing import Match, Mount
 
 from . import __version__
-from .api import routes_docs, routes_health, routes_ingest, routes_otlp, routes_read
+from .api import routes_docs, routes_health, routes_ingest, routes_metrics, routes_otlp, routes_read
 from .api.errors import envelope, install_error_handlers
 from .config import Settings, get_settings
 from .edge.access_log import AccessLog
@@ -50,6 +50,7 @@ def create_api(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(routes_read.router)
     app.include_router(routes_health.router)
     app.include_router(routes_otlp.router)
+    app.include_router(routes_metrics.router)
     routes_docs.install(app)
 
     app.openapi = lambda: _openapi(app)

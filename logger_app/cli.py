@@ -23,7 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the API and dashboard")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes sharing the API port (PostgreSQL only); one of them serves the dashboard on --ui-port")
+    serve.add_argument("--ui-port", type=int, help="with --workers N > 1: the dashboard's port (default: --port + 1)")
+    serve.add_argument("--api-only", action="store_true", help="serve /api, /v1, health, /metrics and /docs without the dashboard")
+    serve.add_argument("--listen-fds", help=argparse.SUPPRESS)  # sockets inherited from the --workers supervisor
     sub.add_parser("migrate", help="apply database migrations")
+    backup = sub.add_parser("backup", help="copy the SQLite database to PATH while the server runs")
+    backup.add_argument("path")
 
     client = sub.add_parser("client", help="manage clients").add_subparsers(dest="action", required=True)
     cc = client.add_parser("create")
@@ -165,23 +172,51 @@ async def _with_db(work: Callable[[Database], Awaitable[None]]) -> None:
         await db.dispose()
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    if args.host:
+        os.environ["LOGGER_HOST"] = args.host
+    if args.port:
+        os.environ["LOGGER_PORT"] = str(args.port)
+    settings = get_settings()
+    if args.workers != 1:
+        from .supervisor import supervise
+
+        return supervise(settings, args.workers, args.ui_port)
+    from .edge.api_port import ApiPortGuard
+    from .server import serve
+
+    sockets = None
+    if args.listen_fds:  # a worker of the supervisor: the first socket is the shared API port
+        import socket
+
+        sockets = [socket.socket(fileno=int(fd)) for fd in args.listen_fds.split(",")]
+    if args.api_only:
+        from .app import create_api
+
+        app = create_api(settings)
+        app.add_middleware(ApiPortGuard, api_port=None, ui_port=args.ui_port)
+    else:
+        from .app import build
+
+        app = build(settings)
+        if sockets:
+            app.add_middleware(ApiPortGuard, api_port=sockets[0].getsockname()[1], ui_port=args.ui_port)
+    serve(app, settings, sockets=sockets)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        import os
-
-        if args.host:
-            os.environ["LOGGER_HOST"] = args.host
-        if args.port:
-            os.environ["LOGGER_PORT"] = str(args.port)
-        from .app import build
-        from .server import serve
-
-        settings = get_settings()
-        serve(build(settings), settings)
-        return 0
     try:
-        if args.command == "migrate":
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "backup":
+            from .db.backup import backup
+
+            print(f"backed up {backup(get_settings().database_url, args.path)} to {args.path}")  # noqa: E501
+        elif args.command == "migrate":
             asyncio.run(upgrade(get_settings().database_url))
             print("database is up to date")
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # One console line per request (edge/access_log.py): non-2xx always; every request when true.
     access_log: bool = False
+    # Server log lines: "text" (default) or "json" (one object per line: time, level, logger, message, request_id).
+    log_format: Literal["text", "json"] = "text"
+    # host:port for an unauthenticated /metrics for a scraper on a private network (empty: only the
+    # admin-key GET /metrics on the main port).
+    metrics_bind: str = ""
     # Ingest requests (POST /api/v1/logs, /logs/batch) per second per API key, per process (0 = off);
     # over it: 429 with Retry-After.
     rate_limit_per_key: float = Field(default=0, ge=0)
@@ -63,6 +69,14 @@ class Settings(BaseSettings):
     redact_patterns: bool = False
     # 0 keeps logs forever; otherwise the server prunes older logs daily (and `logger-app prune`).
     retention_days: int = Field(default=0, ge=0)
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _valid_bind(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if value and not (sep and port.isdigit() and 0 < int(port) < 65536):
+            raise ValueError("LOGGER_METRICS_BIND must be host:port, e.g. 10.0.0.5:9108")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -13,7 +13,7 @@ from .config import Settings
 from .db.engine import Database, create_database
 from .db.migrate import upgrade
 from .services.access.keys import KeyAuthenticator
-from .services.access.ratelimit import RateLimiter, read_limiter
+from .services.access.ratelimit import limiter_for, read_limiter
 from .services.ingest.counters import IngestCounter
 from .services.ingest.pipeline import Ingestor
 from .services.ingest.redaction import Redactor
@@ -21,6 +21,7 @@ from .services.ingest.writer import LogWriter
 from .services.otlp.ingest import OtlpIngestor
 from .services.public_ids import PublicIds
 from .services.retention import prune
+from .telemetry.metrics import POOL_IN_USE, QUEUE_DEPTH
 
 log = logging.getLogger("logger_app")
 
@@ -60,8 +61,9 @@ class Runtime:
         self.keys = KeyAuthenticator(self.db, ttl=settings.key_cache_seconds, timeout=settings.db_timeout_seconds)
         self.writer = LogWriter(self.db, settings.db_timeout_seconds)
         self.counter = IngestCounter(self.db)
-        self.rate_limiter = RateLimiter(settings.rate_limit_per_key)  # ingest routes
-        self.read_rate_limiter = read_limiter(settings.read_rate_limit_per_key)  # every other API route
+        # Shared by every process through the database on PostgreSQL, in-process on SQLite.
+        self.rate_limiter = limiter_for(self.db, "ingest", settings.rate_limit_per_key, timeout=settings.db_timeout_seconds)
+        self.read_rate_limiter = read_limiter(settings.read_rate_limit_per_key, self.db, settings.db_timeout_seconds)
         # Held here and passed to every service that names a log, rather than set once in a module
         # global: one process may hold several runtimes (tests build one per app, with their own
         # secrets), and a forgotten parameter is a TypeError where a forgotten global set-up would
@@ -100,7 +102,17 @@ class Runtime:
             await self.db.dispose()
             self._started = False
 
+    def _sample_gauges(self) -> None:
+        """Queue depth and pool use, every housekeeping tick: a gauge set per request would cost the hot path."""
+        QUEUE_DEPTH.set(self.writer.queue_depth)
+        engines = {"writer": self.db.writer} if self.db.reader is self.db.writer else {"writer": self.db.writer, "reader": self.db.reader}
+        for name, engine in engines.items():
+            checked_out = getattr(engine.pool, "checkedout", None)
+            if checked_out is not None:
+                POOL_IN_USE.labels(name).set(checked_out())
+
     async def _flush_counters(self) -> None:
+        self._sample_gauges()
         try:
             await self.counter.flush()
             await self.keys.flush_last_used()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import uvicorn
 from fastapi import FastAPI
@@ -66,8 +67,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def serve(app: FastAPI, settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    uvicorn.run(
+def serve(app: FastAPI, settings: Settings, host: str | None = None, port: int | None = None,
+          sockets: list[socket.socket] | None = None) -> None:
+    """Serve `app` on host:port, or on `sockets` bound by the `--workers` supervisor (supervisor.py)."""
+    if sockets is None and settings.metrics_bind:
+        from .telemetry.metrics import serve_private
+
+        serve_private(settings.metrics_bind)  # a daemon thread; with --workers the supervisor serves it
+    config = uvicorn.Config(
         app,
         host=host or settings.host,
         port=port or settings.port,
@@ -80,9 +87,10 @@ def serve(app: FastAPI, settings: Settings, host: str | None = None, port: int |
         access_log=False,
         log_level="info",
         # Scrubbed log lines (edge/logfilter.py): no socket ids, SQL or tracebacks.
-        log_config=uvicorn_log_config(),
+        log_config=uvicorn_log_config(settings.log_format),
         # The edge middleware decides whom to believe (LOGGER_TRUSTED_PROXIES); uvicorn's own
         # default believes X-Forwarded-For from any local peer.
         proxy_headers=False,
         timeout_graceful_shutdown=5,
     )
+    uvicorn.Server(config).run(sockets=sockets)

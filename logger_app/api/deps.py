@@ -62,14 +62,14 @@ async def _authenticate(request: Request, runtime: Runtime) -> Principal:
 async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     """The caller of an ingest route, checked before the body is read (a bad key is refused unread)."""
     principal = await _authenticate(request, runtime)
-    runtime.rate_limiter.check(principal)  # 429 + Retry-After when LOGGER_RATE_LIMIT_PER_KEY is exceeded
+    await runtime.rate_limiter.admit(principal)  # 429 + Retry-After when LOGGER_RATE_LIMIT_PER_KEY is exceeded
     return principal
 
 
 async def read_caller(request: Request, runtime: RuntimeDep) -> Principal:
     """The caller of every other /api/v1 route, under its own limit: reads are the expensive side."""
     principal = await _authenticate(request, runtime)
-    runtime.read_rate_limiter.check(principal)  # 429 + Retry-After over LOGGER_READ_RATE_LIMIT_PER_KEY
+    await runtime.read_rate_limiter.admit(principal)  # 429 + Retry-After over LOGGER_READ_RATE_LIMIT_PER_KEY
     return principal
 
 

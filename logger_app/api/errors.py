@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..services.errors import ServiceError
 from ..services.faults import is_bad_input, is_storage_error
+from ..telemetry.metrics import storage_error
 
 log = logging.getLogger("logger_app.api")
 
@@ -77,6 +78,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError):
         count_rejection(request, exc)
+        if exc.status == 503:  # the storage failed this request (the writer counts its own transactions)
+            storage_error("request")
         return service_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -93,6 +96,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def _unexpected(request: Request, exc: Exception):
         if is_storage_error(exc):
+            storage_error("request", exc)
             log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
             return envelope(503, "storage_unavailable", "storage unavailable, retry later",
                             headers={"Retry-After": RETRY_AFTER_SECONDS})

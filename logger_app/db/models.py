@@ -105,6 +105,20 @@ class WorkflowLog(Base):
     )
 
 
+class RateBucket(Base):
+    """One token bucket per API key and limit kind ("ingest", "read"), shared by every process on
+    PostgreSQL (services/access/ratelimit.py). Times are the database's clock, in epoch seconds, so
+    processes on machines with skewed clocks still agree. Unused on SQLite (one process).
+    UNLOGGED on PostgreSQL (migration 0003): no WAL flush per limited request."""
+
+    __tablename__ = "rate_buckets"
+    key_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[float] = mapped_column(Double)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+
+
 class IngestStat(Base):
     """Per client and hour: what the server accepted and what it refused, and why."""
 

@@ -8,10 +8,14 @@ query string, so no filter value or login ticket reaches the log."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import secrets
 from typing import Any
+
+from ..telemetry.metrics import observe_request
+from .api_port import is_api_path
 
 log = logging.getLogger("logger_app.access")
 
@@ -19,6 +23,9 @@ REQUEST_ID_HEADER = b"x-request-id"
 # A caller's (or proxy's) request id is kept when it is short and plain; anything else is replaced,
 # so a header cannot forge log lines.
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+# The request id of the request being served, for every log line written while serving it
+# (telemetry/jsonlog.py puts it into LOGGER_LOG_FORMAT=json lines).
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
 def request_id_of(scope: dict[str, Any]) -> str:
@@ -33,12 +40,17 @@ class AccessLog:
         self.every_request = every_request
 
     def record(self, scope: dict[str, Any], status: int, seconds: float, request_id: str) -> None:
+        template = getattr(scope.get("route"), "path", None)
+        if not template or template.endswith(":path}"):
+            template = None  # no route, or the API's catch-all 404
+        # Metrics label by template only: a label per path asked for would let any scanner grow
+        # the metric set without bound. Dashboard requests (pages, NiceGUI assets) share one label.
+        label = template or ("(other)" if is_api_path(scope.get("path", "")) else "(dashboard)")
+        observe_request(scope.get("method", "-"), label, status, seconds)
         level = logging.INFO if self.every_request or not 200 <= status < 300 else logging.DEBUG
         if not log.isEnabledFor(level):
             return  # the common case for a 2xx: nothing is formatted
-        route = getattr(scope.get("route"), "path", None)
-        if not route or route.endswith(":path}"):  # no route, or the API's catch-all 404: the path asked for
-            route = scope.get("path", "")
+        route = template or scope.get("path", "")
         client = (scope.get("state") or {}).get("client_id")
         log.log(level, "%s %s %s client=%s %.1fms rid=%s", scope.get("method", "-"), route, status or "-",
-                client or "-", seconds * 1000, request_id)
+                client or "-", seconds * 1000, request_id, extra={"request_id": request_id})

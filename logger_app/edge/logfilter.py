@@ -51,11 +51,14 @@ class ScrubFilter(logging.Filter):
         return True
 
 
-def uvicorn_log_config() -> dict:
-    """uvicorn's own logging configuration with the filter on both of its handlers."""
+def uvicorn_log_config(log_format: str = "text") -> dict:
+    """uvicorn's own logging configuration with the filter on both of its handlers
+    (and, for LOGGER_LOG_FORMAT=json, one JSON object per line on every handler)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    if log_format == "json":
+        config["formatters"] = {name: {"()": "logger_app.telemetry.jsonlog.JsonFormatter"} for name in config["formatters"]}
     config["filters"] = {"scrub": {"()": ScrubFilter}}
     for handler in config["handlers"].values():
         handler["filters"] = ["scrub"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.requests import cookie_parser
 
-from .access_log import REQUEST_ID_HEADER, AccessLog, request_id_of
+from .access_log import REQUEST_ID_HEADER, AccessLog, current_request_id, request_id_of
 from .headers import COMMON, PAGE_CSP, api_csp_for
 from .proxies import TrustedProxies
 
@@ -53,9 +53,11 @@ class EdgeMiddleware:
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
+        token = current_request_id.set(request_id)
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            current_request_id.reset(token)
             self.access_log.record(scope, status, time.perf_counter() - started, request_id)
 
     def _resolve_peer(self, scope: Scope) -> Scope:

@@ -54,6 +54,15 @@ class ReadOnlyKey(Forbidden):
     reason: str | None = None
 
 
+class AdminOnly(Forbidden):
+    """A client's key asked for something only the provider may see (GET /metrics)."""
+
+    reason: str | None = None
+
+    def __init__(self, what: str):
+        super().__init__(f"{what} needs an admin API key")
+
+
 class AccessDenied(Forbidden):
     """The principal asked for a client it may not see."""
 

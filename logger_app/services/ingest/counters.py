@@ -16,6 +16,7 @@ from ...db.dialect import upsert_add
 from ...db.engine import Database
 from ...db.models import IngestStat
 from ...db.types import utcnow
+from ...telemetry.metrics import count_logs
 
 log = logging.getLogger("logger_app.ingest_stats")
 
@@ -36,10 +37,13 @@ class IngestCounter:
     def count(self, client_id: str | None, column: str, n: int = 1) -> None:
         if n:
             self._pending[(client_id or UNKNOWN_CLIENT, hour_of(utcnow()))][column] += n
+            count_logs(client_id or UNKNOWN_CLIENT, column, n)
 
     def reject(self, client_id: str | None, reason: str) -> None:
-        if reason in REASONS:  # a reason without a column (rate_limited) is not counted
+        if reason in REASONS:  # a reason without a column (rate_limited) is not stored
             self.count(client_id, f"rejected_{reason}")
+        else:  # ...but an operator still sees it in the metrics
+            count_logs(client_id or UNKNOWN_CLIENT, f"rejected_{reason}", 1)
 
     async def flush(self) -> None:
         if not self._pending:

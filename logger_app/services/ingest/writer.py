@@ -21,6 +21,7 @@ from ...db.dialect import Dialect, insert_logs, locked
 from ...db.engine import Database
 from ...db.log_columns import INSERT_COLUMNS
 from ...db.models import WorkflowLog
+from ...telemetry.metrics import COMMIT_ROWS, storage_error
 from ..errors import StorageUnavailable
 from ..faults import is_storage_error
 
@@ -81,6 +82,10 @@ class LogWriter:
             if not job.future.done():
                 job.future.set_exception(StorageUnavailable("server is shutting down"))
 
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
     async def write(self, rows: list[dict[str, Any]], merge: Merge | None = None) -> list[Stored]:
         """Store rows in one transaction (shared with other callers); returns once committed.
 
@@ -128,6 +133,7 @@ class LogWriter:
         except Exception as exc:  # every waiter must hear back, whatever happened
             error: Exception
             if is_storage_error(exc):
+                storage_error("writer", exc)
                 log.warning("storage unavailable while writing %d logs: %s", sum(len(j.rows) for j in jobs), type(exc).__name__)
                 error = StorageUnavailable("storage unavailable")
             else:
@@ -137,6 +143,7 @@ class LogWriter:
                 if not job.future.done():
                     job.future.set_exception(error)
             return
+        COMMIT_ROWS.observe(sum(len(job.rows) for job in jobs))  # once per transaction, not per request
         for job, result in zip(jobs, results):
             if not job.future.done():
                 job.future.set_result(result)

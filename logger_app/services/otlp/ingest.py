@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from ...db.types import utcnow
+from ...telemetry.metrics import count_otlp_spans
 from ..access.principal import Principal
 from ..errors import ServiceError
 from ..ingest.pipeline import Ingestor
@@ -59,6 +60,7 @@ class OtlpIngestor:
         if rows:
             await self.ingestor.store(client_id, [row for row, _ in rows], merge=self._merge)
         accepted = sum(n for _, n in rows)
+        count_otlp_spans(accepted, rejected, "invalid")  # after the commit: stored means stored
         message = "; ".join(messages[:5]) if rejected else None
         return ExportResult(accepted, rejected, message)
 
