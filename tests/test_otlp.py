@@ -332,3 +332,20 @@ async def test_deeply_nested_attribute_values_are_refused_not_a_500(api, make_ke
     else:
         assert r.status_code == 400 and r.json()["error"]["details"][0]["field"] == "body"
     assert await logs_of(api, key) == []
+
+
+async def test_stored_and_refused_spans_are_counted_in_metrics(api, make_key):
+    from tests.test_metrics_endpoint import scrape, value
+
+    key, admin = await make_key("acme"), await make_key(None)
+    before = await scrape(api, admin)
+    bad = json.loads(json.dumps(JSON_EXPORT))
+    bad["resourceSpans"][0]["scopeSpans"][0]["spans"][1]["spanId"] = "00"
+    r = await api.post("/v1/traces", content=json.dumps(bad), headers=headers(key, ctype="application/json"))
+    assert r.status_code == 200
+    after = await scrape(api, admin)
+    stored = len(JSON_EXPORT["resourceSpans"][0]["scopeSpans"][0]["spans"]) - 1
+    assert value(after, "logger_otlp_spans_total", outcome="accepted", reason="") - \
+        value(before, "logger_otlp_spans_total", outcome="accepted", reason="") == stored
+    assert value(after, "logger_otlp_spans_total", outcome="rejected", reason="invalid") - \
+        value(before, "logger_otlp_spans_total", outcome="rejected", reason="invalid") == 1
