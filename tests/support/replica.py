@@ -12,6 +12,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,9 +34,10 @@ def available() -> str | None:
 
 
 class ReplicaPair:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path | None = None):
         self.bin = Path(BIN_DIRS[-1])
-        self.root = workdir / "pg"
+        # Not under pytest's tmp_path: that is root's, mode 0700, and the clusters run as postgres.
+        self.root = Path(tempfile.mkdtemp(prefix="cl-replica-", dir=workdir if workdir and os.geteuid() != 0 else None)) / "pg"
         self.primary_port, self.replica_port = free_port(), free_port()
         self.started: list[Path] = []
 
@@ -64,6 +66,7 @@ class ReplicaPair:
     def start(self) -> ReplicaPair:
         self.root.mkdir(parents=True)
         if os.geteuid() == 0:
+            shutil.chown(self.root.parent, "postgres", "postgres")
             shutil.chown(self.root, "postgres", "postgres")
         primary, replica = self.root / "primary", self.root / "replica"
         # initdb -A trust writes pg_hba lines for replication from 127.0.0.1 too.
@@ -92,3 +95,4 @@ class ReplicaPair:
         for data in reversed(self.started):
             self._run("pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
         self.started.clear()
+        shutil.rmtree(self.root.parent, ignore_errors=True)
