@@ -9,6 +9,8 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
   time_bucket, percentiles, read_prelude   the aggregates (services/read/metrics.py); the services
                                            build the tenant-scoped SELECT (services/read/scope.py),
                                            these only wrap it
+  text_search, search_window               search (services/read/search.py) over the index that
+                                           db/search_ddl.py creates
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 from .log_columns import INSERT_COLUMNS, KIND, Kind
+from .search_ddl import FTS_TABLE
 
 
 class Dialect(StrEnum):
@@ -240,3 +243,44 @@ def _sqlite_percentiles(grouped: Select, value: Any, quantiles: Sequence[float],
     out = [c for c in groups.c if c.name not in ("pct_n", "pct_group")]
     query = select(*out, *columns).select_from(groups.outerjoin(ranked, on)).group_by(*groups.c)
     return query.order_by(groups.c.pct_group) if keyed else query
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+TRIGRAM = 3  # the shortest text either index can look up
+
+
+def like_escape(value: str) -> str:
+    """value as literal text in a LIKE pattern with ESCAPE '\\' (the same on both backends)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like_pattern(q: str) -> str:
+    return "%" + like_escape(q) + "%"
+
+
+def text_search(dialect: Dialect, id_column: Any, text_column: Any, q: str) -> Any:
+    """A condition: the log's search text contains q, ignoring case.
+
+    PostgreSQL: ILIKE, which the pg_trgm GIN index serves for 3+ characters. SQLite: the FTS5
+    trigram table, q as one quoted phrase (a substring match, FTS5 syntax in q is just text);
+    1-2 characters cannot be looked up in a trigram index on either backend, so they are a LIKE
+    over the rows the other conditions leave (ASCII case folding only, on SQLite)."""
+    if dialect is Dialect.POSTGRESQL:
+        return text_column.ilike(_like_pattern(q), escape="\\")
+    if len(q) < TRIGRAM:
+        return text_column.like(_like_pattern(q), escape="\\")
+    phrase = '"' + q.replace('"', '""') + '"'
+    matches = select(text("rowid")).select_from(text(FTS_TABLE)).where(
+        text(f"{FTS_TABLE} MATCH :search_phrase").bindparams(search_phrase=phrase))
+    return id_column.in_(matches)
+
+
+def search_window(dialect: Dialect, text_column: Any, q: str, before: int, length: int) -> Any:
+    """`length` characters of the search text from `before` characters ahead of q's first
+    occurrence (the start when lower() cannot find it): what the list highlights, without shipping
+    up to 32k characters per row."""
+    lowered = func.lower(text_column)
+    position = func.strpos(lowered, func.lower(q)) if dialect is Dialect.POSTGRESQL else func.instr(lowered, func.lower(q))
+    start = func.greatest(position - before, 1) if dialect is Dialect.POSTGRESQL else func.max(position - before, 1)
+    return func.substr(text_column, start, length)

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .derive import derived
+
 REDACTED = "[REDACTED]"
 # Matched against the whole normalised name (exact or suffix): "session_id", "user_ssn", "Set-Cookie".
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -186,9 +188,16 @@ class Redactor:
         return value
 
     def apply(self, row: dict[str, Any]) -> dict[str, Any]:
+        changed = False
         for field in ("payload", "metrics", "extra"):
             if row.get(field) is not None:
-                row[field] = self.clean(row[field])
+                cleaned = self.clean(row[field])
+                changed = changed or cleaned is not row[field]  # clean() returns an untouched tree as is
+                row[field] = cleaned
+        if changed and "search_text" in row:
+            # The search text and the trace's names were derived before redaction: derive them again
+            # from what is stored, so no redacted secret survives in the search index.
+            row.update(derived(row))
         # The numeric copies of metrics.confidence / metrics.iterations must not outlive a
         # redaction or hashing of those keys.
         for column in ("confidence", "iterations"):
