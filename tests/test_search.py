@@ -193,3 +193,59 @@ async def test_redacted_secrets_are_not_searchable(api, make_key, runtime):
     assert (await api.post("/api/v1/logs", json=log("RD-1", payload, 1), headers=H(key))).status_code == 200
     assert await tickets(api, key, q="sk-live-0123") == []
     assert await tickets(api, key, q="album with the most tracks") == ["RD-1"]
+
+
+async def test_backfill_derives_the_columns_of_logs_stored_before_them(api, make_key, runtime):
+    """Rows from before migration 0003 hold NULL; `logger-app search backfill` fills them."""
+    from sqlalchemy import select, update
+
+    from logger_app.db.models import WorkflowLog
+    from logger_app.services.ingest.backfill import backfill
+
+    key = await seeded(api, make_key)
+    old = log("OLD-1", fixture("react_llamaindex"), 9, metrics={"confidence": 0.5})
+    assert (await api.post("/api/v1/logs", json=old, headers=H(key))).status_code == 200
+    async with runtime.db.writer.begin() as conn:
+        await conn.execute(update(WorkflowLog).values(tools=None, error_types=None, models=None, search_text=None, iterations=None))
+    assert await tickets(api, key, q="Greatest Hits") == []
+    assert await backfill(runtime.db, batch=4) == len(LOGS) + 1
+    assert await backfill(runtime.db) == 0  # nothing left: resumable, idempotent
+    assert await tickets(api, key, q="Greatest Hits") == ["ORD-1001-a"]
+    assert await tickets(api, key, q="返金") == ["SUP-78"]
+    assert await tickets(api, key, tool="track_parcel") == ["ORD-1001-b"]
+    async with runtime.db.read() as session:
+        iterations = (await session.execute(select(WorkflowLog.iterations).where(WorkflowLog.ticket_id == "OLD-1"))).scalar_one()
+    assert iterations == 2
+
+
+async def test_walking_the_scope_gives_the_index_answer(api, make_key, monkeypatch, runtime):
+    """Common words and 1-2 character queries are answered by walking the scope newest first
+    (services/read/search_walk.py); page by page that must be exactly the index's answer."""
+    from logger_app.db import dialect
+    from logger_app.services.read import search_walk
+
+    monkeypatch.setattr(runtime.read_rate_limiter, "check", lambda principal: None)  # many small pages
+    key = await make_key("acme")
+    words = ["refund", "Refund due", "shipping", "返金 refund", "ok"]
+    logs = [log(f"W-{i:03d}", {"final_answer": words[i % 5] + f" #{i}"}, i % 40, status="ERROR" if i % 3 else "SUCCESS")
+            for i in range(90)]
+    assert (await api.post("/api/v1/logs/batch", json={"logs": logs}, headers=H(key))).status_code == 200
+
+    async def walk(params: dict) -> list[str]:
+        seen, cursor = [], None
+        while True:
+            page = (await api.get("/api/v1/logs", params={**params, "limit": 7, **({"cursor": cursor} if cursor else {})},
+                                  headers=H(key))).json()
+            assert "items" in page and len(page["items"]) <= 7, page
+            seen += [i["ticket_id"] for i in page["items"]]
+            if not (cursor := page["next_cursor"]):
+                return seen
+
+    queries = [{"q": "refund"}, {"q": "REFUND", "status": "error"}, {"q": "ok"}, {"q": "#1"}, {"q": "返金"},
+               {"q": "shipping", "to": (BASE + timedelta(minutes=20)).isoformat()}, {"q": "nowhere"}]
+    expected = [await walk(params) for params in queries]  # the index: every word is rare here
+    assert expected[0] and expected[2] and len(set(expected[0])) == len(expected[0])
+    monkeypatch.setattr(dialect, "RARE", 1)  # every word is common now
+    monkeypatch.setattr(search_walk, "PROBE_ROWS", 12)
+    monkeypatch.setattr(search_walk, "SHORT_ROWS", 9)
+    assert [await walk(params) for params in queries] == expected

@@ -266,14 +266,46 @@ def text_search(dialect: Dialect, id_column: Any, text_column: Any, q: str) -> A
     trigram table, q as one quoted phrase (a substring match, FTS5 syntax in q is just text);
     1-2 characters cannot be looked up in a trigram index on either backend, so they are a LIKE
     over the rows the other conditions leave (ASCII case folding only, on SQLite)."""
-    if dialect is Dialect.POSTGRESQL:
+    if dialect is Dialect.POSTGRESQL and len(q) < TRIGRAM:
         return text_column.ilike(_like_pattern(q), escape="\\")
+    if dialect is Dialect.POSTGRESQL:
+        # OFFSET 0 keeps the subquery apart, so it is planned alone: a bitmap scan of the GIN index.
+        # Flattened, the planner could walk the time index newest first and test every row (the
+        # text's statistics are dropped as too wide, so it cannot tell a rare word from a common one).
+        return id_column.in_(select(id_column).where(text_column.ilike(_like_pattern(q), escape="\\")).offset(0))
     if len(q) < TRIGRAM:
         return text_column.like(_like_pattern(q), escape="\\")
-    phrase = '"' + q.replace('"', '""') + '"'
     matches = select(text("rowid")).select_from(text(FTS_TABLE)).where(
-        text(f"{FTS_TABLE} MATCH :search_phrase").bindparams(search_phrase=phrase))
+        text(f"{FTS_TABLE} MATCH :search_phrase").bindparams(search_phrase=_phrase(q)))
     return id_column.in_(matches)
+
+
+def substring_probe(dialect: Dialect, text_column: Any, q: str) -> Any:
+    """The same test as text_search as a plain condition per row (no index), or None where it would
+    not be the same: SQLite's LIKE folds only ASCII case while FTS5 folds all of Unicode, so only
+    ASCII queries of 3+ characters (1-2 characters are a LIKE in text_search as well)."""
+    if dialect is Dialect.POSTGRESQL:
+        return text_column.ilike(_like_pattern(q), escape="\\")
+    if len(q) >= TRIGRAM and not q.isascii():
+        return None
+    return text_column.like(_like_pattern(q), escape="\\")
+
+
+RARE = 2_000  # fewer matches than this in the whole FTS5 index: the index answers a search
+
+
+async def search_is_rare(dialect: Dialect, session: Any, q: str) -> bool:
+    """Whether the index lists few enough matches for q to be the cheap path (services/read/queries.py).
+    SQLite: counts at most RARE matches in the FTS5 table (~1.5 ms at most). PostgreSQL: False, as a
+    GIN bitmap scan cannot stop early, so counting would cost what it saves; the walk goes first."""
+    if dialect is Dialect.POSTGRESQL:
+        return False
+    count = text(f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :phrase LIMIT {RARE})")
+    return (await session.execute(count, {"phrase": _phrase(q)})).scalar_one() < RARE
+
+
+def _phrase(q: str) -> str:
+    return '"' + q.replace('"', '""') + '"'
 
 
 def search_window(dialect: Dialect, text_column: Any, q: str, before: int, length: int) -> Any:

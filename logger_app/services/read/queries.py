@@ -16,6 +16,7 @@ from ..errors import NotFound
 from ..public_ids import PublicIds
 from . import search
 from .scope import LogFilters, after_cursor, encode_cursor, resolve_log_id, scoped_select
+from .search_walk import search_page
 
 MAX_LIMIT = 200
 SUMMARY_COLUMNS = tuple(getattr(WorkflowLog, name) for name in log_columns.SUMMARY_COLUMNS)
@@ -54,10 +55,14 @@ async def list_logs(db: Database, ids: PublicIds, principal: Principal, filters:
     query = after_cursor(ids, scoped_select(principal, filters, *columns, dialect=db.dialect), cursor)
     query = query.order_by(*NEWEST_FIRST).limit(limit + 1)
     async with db.read() as session:
-        rows = (await session.execute(query)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(ids, rows[-1].executed_at, rows[-1].id) if more else None
+        walked = await search_page(db, ids, principal, filters, columns, limit, cursor, session) if filters.q else None
+        if walked is None:
+            rows = (await session.execute(query)).all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            next_cursor = encode_cursor(ids, rows[-1].executed_at, rows[-1].id) if more else None
+        else:
+            rows, next_cursor = walked
     items = [summary(ids, r) for r in rows]
     if filters.q:
         for item, row in zip(items, rows):
