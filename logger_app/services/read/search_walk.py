@@ -29,7 +29,7 @@ from ..public_ids import PublicIds
 from .scope import LogFilters, after_cursor, encode_cursor, scoped_select
 
 PROBE_ROWS = 5_000
-SHORT_ROWS = 10_000
+SHORT_ROWS = 5_000  # ~20 ms on SQLite, ~75 ms on PostgreSQL (30k logs, busy machine)
 NEWEST_FIRST = (WorkflowLog.executed_at.desc(), WorkflowLog.id.desc())
 
 
