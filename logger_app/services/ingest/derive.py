@@ -9,9 +9,9 @@ text, never the secret), and the backfill CLI for rows stored before these colum
 
 Bounded work, whatever the payload: the text walk stops after MAX_NODES JSON values or
 MAX_SEARCH_CHARS characters, and a payload bigger than that is read as a trace from a copy of its
-first MAX_NODES values only (see _head). Measured on this machine (bench/trace_of.py shapes):
-a 1 KB demo log costs ~63 µs in trace_of plus ~15 µs here; a 1 MiB payload of 5,000 steps
-cost 63 ms in trace_of alone, bounded here to ~6 ms (the first 20,000 values)."""
+first HEAD_NODES values only (see _head). Measured on this machine: a 1 KB demo log costs ~63 µs
+in trace_of plus ~25 µs here (quiet machine; numbers double when the other cores are busy); a
+1.2 MB payload of 5,000 steps cost 84 ms in trace_of alone, bounded here to ~10 ms."""
 
 from __future__ import annotations
 
@@ -24,8 +24,11 @@ from ..traces.model import Trace
 # Characters of text kept for search: a 1 KB demo log holds ~600; 32k keeps the whole of almost
 # every real run while the trigram index stays bounded per log (docs/SEARCH.md).
 MAX_SEARCH_CHARS = 32_768
-# JSON values walked per log (strings, numbers, containers). Beyond this a payload is "big".
+# JSON values walked per log for the search text (strings, numbers, containers). A payload whose
+# text walk stops early is "big", and is read as a trace from a copy of its first HEAD_NODES values
+# only: trace_of costs ~17 µs a step, and 3,000 values are a few hundred steps (~8 ms at most).
 MAX_NODES = 20_000
+HEAD_NODES = 3_000
 MAX_NAMES = 50  # distinct tools / error types / models kept per log
 NAME_CHARS = 200
 SEP = "\n"  # between names in the tools/error_types/models columns (never inside a name)
@@ -73,44 +76,54 @@ def iterations(trace: Trace) -> int | None:
     return rounds
 
 
-def _texts(value: Any, out: list[str], budget: list[int]) -> None:
-    """String and number values (not keys: "role" or "content" would match every log), depth
-    first in document order, within the node and character budget."""
+def _texts(value: Any, out: list[str], budget: list[int]) -> bool:
+    """String and number values (not keys: "role" or "content" would match every log) into `out`,
+    within budget = [values, characters], which it spends. True when it stopped before the end.
+
+    A container's children are taken in order, nested containers after their siblings (a stack):
+    the order matters only for which match the list shows first. 22 µs for a demo log; a version
+    visiting every value through the stack took 58 µs."""
     stack = [value]
-    while stack and budget[0] > 0 and budget[1] > 0:
-        node = stack.pop()
-        budget[0] -= 1
-        t = type(node)
-        if t is str:
-            if node:
-                out.append(node[:budget[1]])
-                budget[1] -= len(node) + 1
-        elif t is dict:
-            stack.extend(reversed(list(islice(node.values(), budget[0]))))
-        elif t is list:
-            stack.extend(reversed(node[:budget[0]]))
-        elif t is int or t is float:  # (bool is its own type: not here)
-            out.append(str(node))  # an order number sent as a number is still searched for
-            budget[1] -= 12
+    pop, push, add = stack.pop, stack.append, out.append
+    while stack:
+        node = pop()
+        children = node.values() if type(node) is dict else node
+        if len(children) > budget[0]:  # a huge container: only as many as the budget has left
+            children = list(islice(children, max(budget[0], 0)))
+        budget[0] -= len(children) + 1
+        for child in children:
+            t = type(child)
+            if t is str:
+                add(child if len(child) <= budget[1] else child[:max(budget[1], 0)])
+                budget[1] -= len(child) + 1
+            elif t is dict or t is list:
+                push(child)
+            elif t is int or t is float:  # an order number sent as a number is still searched for
+                add(str(child))
+                budget[1] -= 12
+        if budget[0] <= 0 or budget[1] <= 0:
+            return True
+    return False
 
 
 def _head(value: Any, budget: list[int]) -> Any:
     """A copy of the first budget[0] values of a JSON tree (lists and dicts cut): what a big
-    payload is read as a trace from, so its cost is bounded like the text walk's."""
+    payload is read as a trace from, so its cost is bounded like the text walk's. budget[0] < 0
+    afterwards when something was cut."""
     budget[0] -= 1
-    if budget[0] <= 0:
-        return None
-    if isinstance(value, dict):
+    if type(value) is dict:
         out = {}
         for key, item in value.items():
             if budget[0] <= 0:
+                budget[0] -= 1
                 break
             out[key] = _head(item, budget)
         return out
-    if isinstance(value, list):
+    if type(value) is list:
         items = []
         for item in value:
             if budget[0] <= 0:
+                budget[0] -= 1
                 break
             items.append(_head(item, budget))
         return items
@@ -125,13 +138,16 @@ def derived(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("category"):
         parts.append(row["category"])
     budget = [MAX_NODES, MAX_SEARCH_CHARS]
-    if payload is not None:
-        _texts(payload, parts, budget)
-    big = budget[0] <= 0
+    big = payload is not None and _texts(payload, parts, budget)
     if extra is not None:
         _texts(extra, parts, [MAX_NODES, max(budget[1], 0)])
     text = SEP.join(parts)[:MAX_SEARCH_CHARS]
-    trace = trace_of(_head(payload, [MAX_NODES]) if big else payload)
+    cut = False
+    if big:  # stopped early: read the trace from a bounded copy of the payload's beginning
+        head_budget = [HEAD_NODES]
+        payload = _head(payload, head_budget)
+        cut = head_budget[0] < 0
+    trace = trace_of(payload)
     out: dict[str, Any] = {
         "tools": names_value([s.name for s in trace.walk() if s.kind == "tool" and s.name]),
         "error_types": names_value([s.error.type for s in trace.walk() if s.error is not None and s.error.type]),
@@ -142,5 +158,5 @@ def derived(row: dict[str, Any]) -> dict[str, Any]:
     if not (isinstance(metrics, dict) and "iterations" in metrics):
         # Only where metrics does not say: the workflow's own count wins, even when it is not a
         # number (then the column stays empty, as before). A cut payload would undercount.
-        out["iterations"] = None if big else iterations(trace)
+        out["iterations"] = None if cut else iterations(trace)
     return out
