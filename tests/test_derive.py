@@ -62,7 +62,7 @@ def test_names_are_kept_clean_and_bounded():
 
 
 def test_big_payloads_cost_bounded_work():
-    steps = [{"type": "tool", "name": f"tool{i % 7}", "input": {"q": "x" * 80}, "output": "y" * 100} for i in range(5000)]
+    steps = [{"type": "tool", "name": f"tool{i % 7}", "input": {"q": f"order {i} " * 8}, "output": f"result {i} " * 10} for i in range(5000)]
     row = {"ticket_id": "B", "category": None, "payload": {"steps": steps}, "extra": None, "metrics": None}
     started = time.perf_counter()
     out = derive.derived(row)
