@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from logger_app.db.migrate import upgrade
 from logger_app.db.models import Base
-from logger_app.db.search_ddl import is_search_object
+from logger_app.db.search_index import is_search_object
 
 
 def _not_search(name, type_, parent_names) -> bool:
-    # The search index is backend-specific DDL the models cannot declare (db/search_ddl.py).
+    # The search index is backend-specific DDL the models cannot declare (db/search_index.py).
     return not is_search_object(name)
 
 

@@ -221,7 +221,7 @@ async def test_backfill_derives_the_columns_of_logs_stored_before_them(api, make
 async def test_walking_the_scope_gives_the_index_answer(api, make_key, monkeypatch, runtime):
     """Common words and 1-2 character queries are answered by walking the scope newest first
     (services/read/search_walk.py); page by page that must be exactly the index's answer."""
-    from logger_app.db import dialect
+    from logger_app.db import search_index
     from logger_app.services.read import search_walk
 
     monkeypatch.setattr(runtime.read_rate_limiter, "check", lambda principal: None)  # many small pages
@@ -245,7 +245,7 @@ async def test_walking_the_scope_gives_the_index_answer(api, make_key, monkeypat
                {"q": "shipping", "to": (BASE + timedelta(minutes=20)).isoformat()}, {"q": "nowhere"}]
     expected = [await walk(params) for params in queries]  # the index: every word is rare here
     assert expected[0] and expected[2] and len(set(expected[0])) == len(expected[0])
-    monkeypatch.setattr(dialect, "RARE", 1)  # every word is common now
+    monkeypatch.setattr(search_index, "RARE", 1)  # every word is common now
     monkeypatch.setattr(search_walk, "PROBE_ROWS", 12)
     monkeypatch.setattr(search_walk, "SHORT_ROWS", 9)
     assert [await walk(params) for params in queries] == expected

@@ -9,8 +9,7 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
   time_bucket, percentiles, read_prelude   the aggregates (services/read/metrics.py); the services
                                            build the tenant-scoped SELECT (services/read/scope.py),
                                            these only wrap it
-  text_search, search_window               search (services/read/search.py) over the index that
-                                           db/search_ddl.py creates
+  (search)                                 the search index and its queries: db/search_index.py
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 from .log_columns import INSERT_COLUMNS, KIND, Kind
-from .search_ddl import FTS_TABLE
 
 
 class Dialect(StrEnum):
@@ -164,7 +162,7 @@ async def _insert_logs_sqlite(conn: AsyncConnection, rows: list[dict[str, Any]])
     # ids: this transaction holds SQLite's write lock, so nothing else inserts in between and
     # each row got max(rowid) + 1, i.e. they are consecutive and end at last_insert_rowid().
     # Not executemany, which runs one statement per row: the search index's FTS5 trigger
-    # (db/search_ddl.py) then flushed FTS5's pending terms to a new segment at every statement,
+    # (db/search_index.py) then flushed FTS5's pending terms to a new segment at every statement,
     # 240-280 µs a row against 50-60 µs for one statement of 500 rows. Chunks of powers of two, so
     # a handful of statements is prepared and cached whatever the batch size.
     # The parameters are built here, byte for byte what insert(WorkflowLog) bound (the JSON
@@ -260,78 +258,3 @@ def _sqlite_percentiles(grouped: Select, value: Any, quantiles: Sequence[float],
     out = [c for c in groups.c if c.name not in ("pct_n", "pct_group")]
     query = select(*out, *columns).select_from(groups.outerjoin(ranked, on)).group_by(*groups.c)
     return query.order_by(groups.c.pct_group) if keyed else query
-
-
-# -- search ---------------------------------------------------------------------------------------
-
-TRIGRAM = 3  # the shortest text either index can look up
-
-
-def like_escape(value: str) -> str:
-    """value as literal text in a LIKE pattern with ESCAPE '\\' (the same on both backends)."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _like_pattern(q: str) -> str:
-    return "%" + like_escape(q) + "%"
-
-
-def text_search(dialect: Dialect, id_column: Any, text_column: Any, q: str) -> Any:
-    """A condition: the log's search text contains q, ignoring case.
-
-    PostgreSQL: ILIKE, which the pg_trgm GIN index serves for 3+ characters. SQLite: the FTS5
-    trigram table, q as one quoted phrase (a substring match, FTS5 syntax in q is just text);
-    1-2 characters cannot be looked up in a trigram index on either backend, so they are a LIKE
-    over the rows the other conditions leave (ASCII case folding only, on SQLite)."""
-    if dialect is Dialect.POSTGRESQL:
-        # Left to the planner: the column's statistics (texts under 1 kB, most logs) tell it a common
-        # word, for which it walks the time index newest first, from a rare one, for which it scans
-        # the GIN index (30k logs: 4 ms and 8 ms; forcing the index made the common word 18 ms).
-        # Under 3 characters pg_trgm has no trigram to look up and would read its whole index
-        # (180 ms at 30k logs): `|| ''` hides the column from the index, so rows are tested instead.
-        column = text_column.concat("") if len(q) < TRIGRAM else text_column
-        return column.ilike(_like_pattern(q), escape="\\")
-    if len(q) < TRIGRAM:
-        return text_column.like(_like_pattern(q), escape="\\")
-    matches = select(text("rowid")).select_from(text(FTS_TABLE)).where(
-        text(f"{FTS_TABLE} MATCH :search_phrase").bindparams(search_phrase=_phrase(q)))
-    return id_column.in_(matches)
-
-
-def substring_probe(dialect: Dialect, text_column: Any, q: str) -> Any:
-    """The same test as text_search as a plain condition per row (no index), or None where it would
-    not be the same: SQLite's LIKE folds only ASCII case while FTS5 folds all of Unicode, so only
-    ASCII queries of 3+ characters (1-2 characters are a LIKE in text_search as well)."""
-    if dialect is Dialect.POSTGRESQL:
-        return text_search(dialect, None, text_column, q)
-    if len(q) >= TRIGRAM and not q.isascii():
-        return None
-    return text_column.like(_like_pattern(q), escape="\\")
-
-
-RARE = 2_000  # fewer matches than this in the whole FTS5 index: the index answers a search
-
-
-async def search_is_rare(dialect: Dialect, session: Any, q: str) -> bool:
-    """Whether the indexed query is the cheap path for q (services/read/search_walk.py).
-    SQLite: fewer than RARE matches in the FTS5 table, counted in ~1.5 ms at most. PostgreSQL:
-    always, as its planner makes the same choice from statistics (text_search), and its walk costs
-    ~15 µs a row (30k logs), three times SQLite's."""
-    if dialect is Dialect.POSTGRESQL:
-        return True
-    count = text(f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :phrase LIMIT {RARE})")
-    return (await session.execute(count, {"phrase": _phrase(q)})).scalar_one() < RARE
-
-
-def _phrase(q: str) -> str:
-    return '"' + q.replace('"', '""') + '"'
-
-
-def search_window(dialect: Dialect, text_column: Any, q: str, before: int, length: int) -> Any:
-    """`length` characters of the search text from `before` characters ahead of q's first
-    occurrence (the start when lower() cannot find it): what the list highlights, without shipping
-    up to 32k characters per row."""
-    lowered = func.lower(text_column)
-    position = func.strpos(lowered, func.lower(q)) if dialect is Dialect.POSTGRESQL else func.instr(lowered, func.lower(q))
-    start = func.greatest(position - before, 1) if dialect is Dialect.POSTGRESQL else func.max(position - before, 1)
-    return func.substr(text_column, start, length)

@@ -78,7 +78,7 @@ class WorkflowLog(Base):
     # Derived at ingest from the payload's trace (services/ingest/derive.py): tool, error-type and
     # model names as "\nname\nname\n" (filters match one name with LIKE), and the bounded text search
     # reads. Its index is not declared here: it differs per backend (an FTS5 table with triggers on
-    # SQLite, a pg_trgm GIN index on PostgreSQL), so the migrations own it (db/search_ddl.py).
+    # SQLite, a pg_trgm GIN index on PostgreSQL), so the migrations own it (db/search_index.py).
     tools: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_types: Mapped[str | None] = mapped_column(Text, nullable=True)
     models: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ...db import dialect, log_columns
+from ...db import log_columns, search_index
 from ...db.engine import Database
 from ...db.log_columns import Kind
 from ...db.models import WorkflowLog
@@ -50,7 +50,7 @@ async def list_logs(db: Database, ids: PublicIds, principal: Principal, filters:
     limit = max(1, min(limit, MAX_LIMIT))
     columns: tuple[Any, ...] = SUMMARY_COLUMNS
     if filters.q:  # the text around the match, for the list to highlight
-        window = dialect.search_window(db.dialect, WorkflowLog.search_text, filters.q, search.SNIPPET_BEFORE, 400)
+        window = search_index.search_window(db.dialect, WorkflowLog.search_text, filters.q, search.SNIPPET_BEFORE, 400)
         columns += (window.label("search_window"),)
     query = after_cursor(ids, scoped_select(principal, filters, *columns, dialect=db.dialect), cursor)
     query = query.order_by(*NEWEST_FIRST).limit(limit + 1)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...db import dialect as db_dialect
+from ...db import search_index
 from ...db.dialect import Dialect
 from ...db.models import WorkflowLog
 from ..errors import FieldProblem, ValidationFailed
@@ -85,7 +85,7 @@ def parse_triage(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _name_condition(column: Any, name: str) -> Any:
     # Columns hold "\nname\nname\n" (derive.names_value); ILIKE is lower() LIKE lower() on SQLite.
-    return column.ilike(f"%{SEP}{db_dialect.like_escape(clean_name(name))}{SEP}%", escape="\\")
+    return column.ilike(f"%{SEP}{search_index.like_escape(clean_name(name))}{SEP}%", escape="\\")
 
 
 def conditions(filters: Any, dialect: Dialect | None) -> list[Any]:
@@ -94,7 +94,7 @@ def conditions(filters: Any, dialect: Dialect | None) -> list[Any]:
     if filters.q:
         if dialect is None:
             raise ValueError("a search needs the database's dialect")  # a programming error, never input
-        out.append(db_dialect.text_search(dialect, WorkflowLog.id, WorkflowLog.search_text, filters.q))
+        out.append(search_index.text_search(dialect, WorkflowLog.id, WorkflowLog.search_text, filters.q))
     for column, name in ((WorkflowLog.tools, filters.tool), (WorkflowLog.error_types, filters.error_type),
                          (WorkflowLog.models, filters.model)):
         if name:

@@ -3,7 +3,7 @@
 A common word: the index would list every match (~170k at 1M logs for a word in 1 log of 6; 14 ms
 for 4,600 matches on SQLite, so seconds at 1M) only for the newest 51 to be kept, while walking
 the scope newest first and testing each row's text finds a page after a few hundred rows (0.5 ms).
-So when the index does not say the word is rare (dialect.search_is_rare), the newest PROBE_ROWS
+So when the index does not say the word is rare (search_index.search_is_rare), the newest PROBE_ROWS
 rows of the scope are walked with the same substring test, and only if they hold less than a page
 (a word common elsewhere and rare here) does the index answer after all.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_
 
-from ...db import dialect
+from ...db import search_index
 from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ..access.principal import Principal
@@ -38,9 +38,9 @@ async def search_page(db: Database, ids: PublicIds, principal: Principal, filter
     """(rows, next_cursor) of one page, or None: ask the index (scope.scoped_select with q)."""
     q = filters.q
     assert q is not None
-    short = len(q) < dialect.TRIGRAM
-    condition = dialect.substring_probe(db.dialect, WorkflowLog.search_text, q)
-    if condition is None or (not short and await dialect.search_is_rare(db.dialect, session, q)):
+    short = len(q) < search_index.TRIGRAM
+    condition = search_index.substring_probe(db.dialect, WorkflowLog.search_text, q)
+    if condition is None or (not short and await search_index.search_is_rare(db.dialect, session, q)):
         return None
     window = SHORT_ROWS if short else PROBE_ROWS
     rest = replace(filters, q=None)

@@ -10,7 +10,7 @@ until `logger-app search backfill` derives them: reading every stored payload as
 from alembic import op
 import sqlalchemy as sa
 
-from logger_app.db import search_ddl
+from logger_app.db import search_index
 
 revision = '0003_search'
 down_revision = '0002'
@@ -24,11 +24,11 @@ def upgrade() -> None:
     # Plain ADD COLUMN, not batch mode: on SQLite a batch "move and copy" would recreate the table.
     for name in COLUMNS:
         op.add_column('workflow_logs', sa.Column(name, sa.Text(), nullable=True))
-    search_ddl.create(op, op.get_bind().dialect.name)
+    search_index.create(op, op.get_bind().dialect.name)
 
 
 def downgrade() -> None:
-    search_ddl.drop(op, op.get_bind().dialect.name)
+    search_index.drop(op, op.get_bind().dialect.name)
     with op.batch_alter_table('workflow_logs', schema=None) as batch_op:
         for name in reversed(COLUMNS):
             batch_op.drop_column(name)
