@@ -249,3 +249,23 @@ async def test_walking_the_scope_gives_the_index_answer(api, make_key, monkeypat
     monkeypatch.setattr(search_walk, "PROBE_ROWS", 12)
     monkeypatch.setattr(search_walk, "SHORT_ROWS", 9)
     assert [await walk(params) for params in queries] == expected
+
+
+async def test_the_backfill_command_and_demo_logs_are_searchable(cli, app_env):
+    """`logger-app demo` stores through the writer's insert; `search backfill` then has nothing to do,
+    and the demo's words are found through the index (the FTS5 trigger ran for the multi-row insert)."""
+    from logger_app.db.engine import create_database
+    from logger_app.services.access.principal import Principal
+    from logger_app.services.public_ids import PublicIds
+    from logger_app.services.read import queries
+    from logger_app.services.read.scope import LogFilters
+
+    assert cli("demo", "--logs", "60").returncode == 0
+    result = cli("search", "backfill")
+    assert result.returncode == 0 and "of 0 logs" in result.stdout
+    db = create_database(app_env.database_url, 5)
+    try:
+        page = await queries.list_logs(db, PublicIds.from_secret("x"), Principal.admin(), LogFilters(q="I should use"), 200)
+    finally:
+        await db.dispose()
+    assert len(page["items"]) == 60 and all(i["match"]["match"] == "I should use" for i in page["items"])
