@@ -269,3 +269,29 @@ async def test_the_backfill_command_and_demo_logs_are_searchable(cli, app_env):
     finally:
         await db.dispose()
     assert len(page["items"]) == 60 and all(i["match"]["match"] == "I should use" for i in page["items"])
+
+
+async def test_an_otlp_trace_that_grows_keeps_its_search_columns_true(api, make_key, runtime):
+    """OTLP merges later exports of a trace into its stored row (an UPDATE of every column): the
+    derived columns and the index must follow, and always equal a fresh derivation of the row."""
+    from sqlalchemy import select
+
+    from logger_app.db.models import WorkflowLog
+    from logger_app.services.ingest.derive import DERIVED_COLUMNS, derived
+    from tests.support.otel import ANSWER, agent_spans, body, headers
+
+    key = await make_key("acme")
+    spans = agent_spans("OT-5")
+    children, root = [s for s in spans if s.parent is not None], [s for s in spans if s.parent is None]
+    for part in (children[:2], children[2:], root):
+        r = await api.post("/v1/traces", content=body(part), headers=headers(key))
+        assert r.status_code == 200, r.text
+        async with runtime.db.read() as session:
+            (row,) = (await session.execute(select(WorkflowLog.__table__))).mappings().all()
+        fresh = derived(dict(row))
+        for column in DERIVED_COLUMNS:
+            # The same values; JSONB hands keys back in its own order, so the text's lines may be
+            # in another order on PostgreSQL.
+            assert sorted((row[column] or "").split("\n")) == sorted((fresh[column] or "").split("\n")), column
+    assert await tickets(api, key, q="OT-5") == ["OT-5"]  # the ticket id arrived with the root span
+    assert await tickets(api, key, q=ANSWER[-20:]) == ["OT-5"]
