@@ -69,6 +69,17 @@ def templates(now: datetime) -> list[dict]:
     return out
 
 
+def record(t: dict, cid: str, i: int, when: datetime, time_value) -> tuple:
+    """One row for the loaders, in COLS order: the template's values with this row's client,
+    ticket id and times (the search text starts with the ticket id, as derive.py writes it)."""
+    ticket = f"{cid.upper()}-{i}"
+    values = {**t, "client_id": cid, "ticket_id": ticket, "executed_at": time_value(when), "idempotency_key": None,
+              "created_at": time_value(when + timedelta(seconds=t["execution_time_seconds"] or 0)), **t["_json"]}
+    if t.get("search_text") is not None:
+        values["search_text"] = ticket + t["search_text"][len(t["ticket_id"]):]
+    return tuple(values[c] for c in COLS)
+
+
 def generate(n: int, now: datetime, chunk: int = 20_000, clients: list[str] = CLIENTS,
              weights: list[float] | None = None):
     """Yield chunks of (client, row-template, executed_at, ticket index) tuples."""
@@ -99,12 +110,7 @@ async def load_postgres(url: str, n: int, now: datetime, clients: list[str] = CL
                                [(c, now) for c in clients])
         t0 = time.perf_counter()
         for chunk in generate(n, now, clients=clients, weights=weights):
-            records = [
-                (cid, t["environment"], f"{cid.upper()}-{i}", when, t["execution_time_seconds"], t["status"],
-                 t["category"], t["_json"]["metrics"], t["_json"]["payload"], t["_json"]["extra"], None,
-                 when + timedelta(seconds=t["execution_time_seconds"] or 0), t["confidence"], t["iterations"])
-                for cid, t, when, i in chunk
-            ]
+            records = [record(t, cid, i, when, lambda d: d) for cid, t, when, i in chunk]
             await conn.copy_records_to_table("workflow_logs", records=records, columns=COLS)
             print(f"\r  loaded {chunk[-1][3] + 1:,} rows in {time.perf_counter() - t0:.0f} s", end="", flush=True)
         print()
@@ -129,12 +135,7 @@ def load_sqlite(path: str, n: int, now: datetime, clients: list[str] = CLIENTS,
     t0 = time.perf_counter()
     sql = f"INSERT INTO workflow_logs ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))})"
     for chunk in generate(n, now, clients=clients, weights=weights):
-        records = [
-            (cid, t["environment"], f"{cid.upper()}-{i}", fmt(when), t["execution_time_seconds"], t["status"],
-             t["category"], t["_json"]["metrics"], t["_json"]["payload"], t["_json"]["extra"], None,
-             fmt(when + timedelta(seconds=t["execution_time_seconds"] or 0)), t["confidence"], t["iterations"])
-            for cid, t, when, i in chunk
-        ]
+        records = [record(t, cid, i, when, fmt) for cid, t, when, i in chunk]
         with conn:
             conn.executemany(sql, records)
         print(f"\r  loaded {chunk[-1][3] + 1:,} rows in {time.perf_counter() - t0:.0f} s", end="", flush=True)

@@ -73,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     prune = sub.add_parser("prune", help="delete logs older than the retention period")
     prune.add_argument("--days", type=int, help="default: LOGGER_RETENTION_DAYS")
 
+    search = sub.add_parser("search", help="search index upkeep").add_subparsers(dest="action", required=True)
+    sb = search.add_parser("backfill", help="derive the search text and trace columns of logs stored before them")
+    sb.add_argument("--batch", type=int, default=500, help="logs per transaction (default 500)")
+
     demo = sub.add_parser("demo", help="load realistic demo logs for three clients")
     demo.add_argument("--logs", type=int, default=600)
     demo.add_argument("--days", type=int, default=7)
@@ -155,6 +159,11 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
         if not days or days < 1:
             raise ServiceError("give --days N or set LOGGER_RETENTION_DAYS")
         print(f"deleted {await prune(db, days)} logs older than {days} days")
+    elif cmd == "search" and action == "backfill":
+        from .services.ingest.backfill import backfill
+
+        n = await backfill(db, max(1, args.batch), lambda done: print(f"… {done} logs", file=sys.stderr))
+        print(f"derived the search columns of {n} logs")
     elif cmd == "demo":
         from .demo import load_demo
 

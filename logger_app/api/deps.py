@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
@@ -11,6 +12,7 @@ from ..runtime import Runtime
 from ..services.access.principal import Principal
 from ..services.errors import FieldProblem, ValidationFailed
 from ..services.read.scope import LogFilters
+from ..services.read.search import TRIAGE_PARAMS, parse_triage
 from ..services.rules import CATEGORY_MAX, CLIENT_ID_PATTERN, ENVIRONMENT_PATTERN, TICKET_ID_MAX, StatusText, anchored
 from ..services.timestamps import parse_timestamp
 
@@ -102,3 +104,30 @@ def get_filters(
 
 
 FiltersDep = Annotated[LogFilters, Depends(get_filters)]
+
+
+def _text(name: str) -> Any:
+    param = next(p for p in TRIAGE_PARAMS if p.name == name)
+    # Declared as text and parsed by search.parse_triage, exactly as the list page parses its URL.
+    return Query(max_length=param.max_length * 4, description=param.description,
+                 json_schema_extra={"type": "number"} if param.kind == "number" else None)
+
+
+def get_list_filters(
+    base: FiltersDep,
+    q: Annotated[str | None, _text("q")] = None,
+    tool: Annotated[str | None, _text("tool")] = None,
+    error_type: Annotated[str | None, _text("error_type")] = None,
+    model: Annotated[str | None, _text("model")] = None,
+    confidence_min: Annotated[str | None, _text("confidence_min")] = None,
+    confidence_max: Annotated[str | None, _text("confidence_max")] = None,
+    execution_time_min: Annotated[str | None, _text("execution_time_min")] = None,
+    execution_time_max: Annotated[str | None, _text("execution_time_max")] = None,
+) -> LogFilters:
+    """The log list's filters: the common ones plus search and triage (services/read/search.py)."""
+    given = dict(q=q, tool=tool, error_type=error_type, model=model, confidence_min=confidence_min,
+                 confidence_max=confidence_max, execution_time_min=execution_time_min, execution_time_max=execution_time_max)
+    return replace(base, **parse_triage(given))
+
+
+ListFiltersDep = Annotated[LogFilters, Depends(get_list_filters)]

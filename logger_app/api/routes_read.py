@@ -11,7 +11,7 @@ from ..services.public_ids import PATTERN
 from ..services.read import metrics, queries
 from ..services.read.ingest_report import ingest_report
 from ..services.rules import CLIENT_ID_PATTERN, TICKET_ID_MAX, anchored
-from .deps import CallerDep, FiltersDep, RuntimeDep, reject_unknown_query, timestamp_param
+from .deps import CallerDep, FiltersDep, ListFiltersDep, RuntimeDep, reject_unknown_query, timestamp_param
 from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, errors
 
 router = APIRouter(prefix="/api/v1", tags=["read"], dependencies=[Depends(reject_unknown_query)])
@@ -24,7 +24,7 @@ LogId = Annotated[str, Path(max_length=64, json_schema_extra={"pattern": PATTERN
 
 @router.get("/logs", response_model=LogPage, responses=ERRORS, summary="List logs, newest first (keyset pages)")
 async def list_logs(
-    runtime: RuntimeDep, caller: CallerDep, filters: FiltersDep,
+    runtime: RuntimeDep, caller: CallerDep, filters: ListFiltersDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
 ):

@@ -81,6 +81,18 @@ class LogSummary(BaseModel):
     created_at: str
 
 
+class SearchMatch(BaseModel):
+    """Where `q` was found: the text before it, the matching text, the text after (plain text)."""
+
+    before: str
+    match: str
+    after: str
+
+
+class LogListItem(LogSummary):
+    match: SearchMatch | None = Field(None, description="with `q` only: the first match in the log's search text")
+
+
 class LogFull(LogSummary):
     payload: dict[str, Any] | None
     extra: dict[str, Any] | None
@@ -88,7 +100,7 @@ class LogFull(LogSummary):
 
 
 class LogPage(BaseModel):
-    items: list[LogSummary]
+    items: list[LogListItem]
     next_cursor: str | None = Field(description="opaque; pass as `cursor` for the next page; null on the last")
 
 

@@ -66,6 +66,12 @@ LOG_COLUMNS: tuple[LogColumn, ...] = (
     # these names, which pages/exports.py fills from the metrics JSON (summaries do not carry these).
     LogColumn("confidence",             Kind.FLOAT, False,  7),
     LogColumn("iterations",             Kind.INT,   False,  8),
+    # Derived from the payload at ingest (services/ingest/derive.py) for the triage filters and
+    # search; neither summaries nor exports carry them (the payload they come from is in a full log).
+    LogColumn("tools",                  Kind.TEXT,  False,  None),
+    LogColumn("error_types",            Kind.TEXT,  False,  None),
+    LogColumn("models",                 Kind.TEXT,  False,  None),
+    LogColumn("search_text",            Kind.TEXT,  False,  None),
 )
 
 # By name: how the writer encodes a value and summary() shows it.

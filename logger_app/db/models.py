@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -74,6 +75,14 @@ class WorkflowLog(Base):
     # JSON stays as sent): plain columns can sit in the covering index, JSON paths cannot.
     confidence: Mapped[float | None] = mapped_column(Double, nullable=True)
     iterations: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Derived at ingest from the payload's trace (services/ingest/derive.py): tool, error-type and
+    # model names as "\nname\nname\n" (filters match one name with LIKE), and the bounded text search
+    # reads. Its index is not declared here: it differs per backend (an FTS5 table with triggers on
+    # SQLite, a pg_trgm GIN index on PostgreSQL), so the migrations own it (db/search_index.py).
+    tools: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_types: Mapped[str | None] = mapped_column(Text, nullable=True)
+    models: Mapped[str | None] = mapped_column(Text, nullable=True)
+    search_text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         # Newest-first keyset pages for one client, and for the provider across all clients.

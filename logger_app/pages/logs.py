@@ -25,6 +25,14 @@ STATUS_SLOT = r"""<q-td :props="props">
 </q-td>"""
 # row.id is a public id the server made (log_ + hex), never text from a log.
 TICKET_SLOT = r"""<q-td :props="props"><a class="text-primary" :href="'/logs/' + props.row.id">{{ props.value }}</a></q-td>"""
+# The text around a search match: three text interpolations (Vue escapes them), never v-html, so a
+# payload's markup shows as the characters it is.
+MATCH_SLOT = r"""<q-td :props="props"><span class="text-xs">{{ props.row.match_before }}<mark
+  class="bg-yellow-3 text-black">{{ props.row.match_text }}</mark>{{ props.row.match_after }}</span></q-td>"""
+# How the filter controls are labelled, for the notification that names a refused one.
+FILTER_LABELS = {**DATE_LABELS, "q": "Search", "tool": "Tool", "error_type": "Error type", "model": "Model",
+                 "confidence_min": "Confidence ≥", "confidence_max": "Confidence ≤",
+                 "execution_time_min": "Time ≥ (s)", "execution_time_max": "Time ≤ (s)"}
 
 
 def table_row(item: dict) -> dict:
@@ -38,10 +46,17 @@ def table_row(item: dict) -> dict:
         "execution_time": fmt_seconds(item["execution_time_seconds"]),
         "executed_at": fmt_when(item["executed_at"]),
         "client_id": item["client_id"],
+        **_match_cells(item.get("match")),
     }
 
 
-def columns(is_admin: bool) -> list[dict]:
+def _match_cells(match: dict | None) -> dict:
+    if not match:
+        return {"match_before": "", "match_text": "", "match_after": ""}
+    return {"match_before": match["before"], "match_text": match["match"], "match_after": match["after"]}
+
+
+def columns(is_admin: bool, searching: bool = False) -> list[dict]:
     cols = [
         {"name": "ticket_id", "label": "Ticket ID", "field": "ticket_id", "align": "left"},
         {"name": "status", "label": "Status", "field": "status", "align": "left"},
@@ -52,6 +67,8 @@ def columns(is_admin: bool) -> list[dict]:
     ]
     if is_admin:
         cols.insert(1, {"name": "client_id", "label": "Client", "field": "client_id", "align": "left"})
+    if searching:
+        cols.append({"name": "match", "label": "Match", "field": "match_text", "align": "left"})
     return cols
 
 
@@ -84,14 +101,30 @@ class LogsView:
                 element.on_value_change(self.on_filter_change)
             self.ticket.on("keydown.enter", self.on_filter_change)
             self.ticket.on("blur", self.on_filter_change)
+            self.search = ui.input("Search", value=f.q or "", placeholder="ticket id, words, order number…").props(
+                "dense clearable type=search").classes("w-64").mark("filter-q")
             ui.space()
             self.live = ui.switch("Live", on_change=self.on_live).mark("live-toggle")
             ui.button("Export CSV", icon="download", on_click=lambda: self.export("csv")).props("flat dense").mark("export-csv")
             ui.button("Export JSONL", icon="download", on_click=lambda: self.export("jsonl")).props("flat dense").mark("export-jsonl")
-        self.table = ui.table(columns=columns(self.user.principal.is_admin), rows=[], row_key="id",
+        with ui.row().classes("w-full items-end gap-2"):
+            self.triage = {
+                name: ui.input(FILTER_LABELS[name], value=getattr(f, name) or "").props(
+                    f"dense clearable{' type=number' if name.startswith(('confidence', 'execution')) else ''}"
+                ).classes("w-36").mark(f"filter-{name}")
+                for name in ("tool", "error_type", "model", "confidence_min", "confidence_max",
+                             "execution_time_min", "execution_time_max")
+            }
+        # Text fields apply on Enter or leaving the field, not on every key (each would be a query).
+        for element in (self.search, *self.triage.values()):
+            element.on("keydown.enter", self.on_filter_change)
+            element.on("blur", self.on_filter_change)
+            element.on("clear", self.on_filter_change)
+        self.table = ui.table(columns=columns(self.user.principal.is_admin, bool(f.q)), rows=[], row_key="id",
                               pagination=0).classes("w-full cursor-pointer").props("hide-bottom flat").mark("logs-table")
         self.table.add_slot("body-cell-status", STATUS_SLOT)
         self.table.add_slot("body-cell-ticket_id", TICKET_SLOT)
+        self.table.add_slot("body-cell-match", MATCH_SLOT)
         self.table.on("rowClick", self.on_row_click)
         with ui.row().classes("items-center"):
             self.prev_button = ui.button("Newer", icon="chevron_left", on_click=self.prev_page).props("flat").mark("page-newer")
@@ -153,17 +186,22 @@ class LogsView:
         new = self.filters.with_(
             since=self.since.value, until=self.until.value, status=self.status.value, category=self.category.value,
             environment=self.environment.value, ticket_id=(self.ticket.value or "").strip()[:TICKET_ID_MAX],
+            q=(self.search.value or "").strip(), **{k: str(e.value or "").strip() for k, e in self.triage.items()},
         )
         try:
             new = PageFilters.from_query({k: getattr(new, k) for k in new.__dataclass_fields__}, self.user.principal)
         except ValidationFailed as exc:  # e.g. 9999-12-31 picked as the end date: say so, keep the old filters
-            ui.notify(problem_text(exc, DATE_LABELS), type="warning")
+            ui.notify(problem_text(exc, FILTER_LABELS), type="warning")
             self.since.value, self.until.value = self.filters.since or "", self.filters.until or ""
+            self.search.value = self.filters.q or ""
+            for name, element in self.triage.items():
+                element.value = getattr(self.filters, name) or ""
             return
         if new == self.filters or not await self.guarded():
             return
         self.filters = new
         self.cursors = [None]
+        self.table.columns = columns(self.user.principal.is_admin, bool(new.q))
         # Bookmarkable without a reload: the query string is data, json.dumps makes it a safe JS literal.
         ui.run_javascript(f"history.replaceState(null, '', {json.dumps('/logs?' + new.query_string())})")
         await self.load()

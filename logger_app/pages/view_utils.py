@@ -19,6 +19,7 @@ from ..services.access.principal import Principal
 from ..services.errors import ValidationFailed
 from ..services.public_ids import is_public_id
 from ..services.read.scope import LogFilters
+from ..services.read.search import TRIAGE_NAMES, parse_triage
 from ..services.rules import TICKET_ID_MAX
 from ..services.timestamps import parse_bound
 from .guard import rechecked
@@ -28,6 +29,8 @@ EXPANDED_CHARS = 50_000  # "show more" ships at most this much; the raw download
 STATUS_COLORS = {"SUCCESS": "positive", "ERROR": "negative"}
 DATE_LABELS = {"since": "From", "until": "To"}  # as the date controls on the pages are labelled
 QUERY_FIELDS = ("status", "category", "environment", "ticket_id", "client_id", "since", "until")
+# Search and the triage filters: declared, parsed and refused by services/read/search.py, as in the API.
+TRIAGE_FIELDS = TRIAGE_NAMES
 
 
 def to_text(value: Any) -> str:
@@ -119,6 +122,14 @@ class PageFilters:
     client_id: str | None = None
     since: str | None = None
     until: str | None = None
+    q: str | None = None
+    tool: str | None = None
+    error_type: str | None = None
+    model: str | None = None
+    confidence_min: str | None = None
+    confidence_max: str | None = None
+    execution_time_min: str | None = None
+    execution_time_max: str | None = None
 
     @classmethod
     def from_query(cls, params: Any, principal: Principal) -> PageFilters:
@@ -135,7 +146,9 @@ class PageFilters:
         for f in ("since", "until"):
             if values[f]:
                 parse_bound(values[f], f, end=f == "until")
-        return cls(**{k: v[:TICKET_ID_MAX] if v else None for k, v in values.items()})
+        triage = {f: (str(params.get(f) or "")).strip() or None for f in TRIAGE_FIELDS}
+        parse_triage(triage)  # an invalid search or filter is a 400 naming it, exactly as in the API
+        return cls(**{k: v[:TICKET_ID_MAX] if v else None for k, v in values.items()}, **triage)
 
     def with_(self, **changes: Any) -> PageFilters:
         return replace(self, **{k: (v or None) for k, v in changes.items()})
@@ -145,6 +158,7 @@ class PageFilters:
             status=self.status, category=self.category, environment=self.environment, ticket_id=self.ticket_id,
             client_id=self.client_id, since=parse_bound(self.since, "since") if self.since else None,
             until=parse_bound(self.until, "until", end=True) if self.until else None,
+            **parse_triage({f: getattr(self, f) for f in TRIAGE_FIELDS}),
         )
 
     def query_string(self) -> str:

@@ -15,6 +15,7 @@ import orjson
 from ..errors import FieldProblem, Forbidden, ValidationFailed
 from ..rules import CATEGORY_MAX, DEFAULT_ENVIRONMENT, ENVIRONMENT_PATTERN, ENVIRONMENT_RE, STATUSES, TICKET_ID_MAX
 from ..timestamps import parse_timestamp
+from .derive import derived
 
 MAX_DEPTH = 64
 KNOWN = {
@@ -237,7 +238,7 @@ def normalise_log(obj: Any, client_id: str, received_at: datetime, idempotency_k
 
     extra = {k: v for k, v in obj.items() if k not in KNOWN}
     metrics = obj.get("metrics")
-    return {
+    row = {
         "client_id": client_id,
         "environment": environment,
         "ticket_id": ticket_id,
@@ -253,6 +254,9 @@ def normalise_log(obj: Any, client_id: str, received_at: datetime, idempotency_k
         "confidence": _finite(metrics.get("confidence")) if metrics else None,
         "iterations": _iterations(metrics.get("iterations")) if metrics else None,
     }
+    # tools, error_types, models, search_text, and iterations from the trace where metrics has none.
+    row.update(derived(row))
+    return row
 
 
 def _finite(value: Any) -> float | None:

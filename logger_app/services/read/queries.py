@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ...db import log_columns
+from ...db import log_columns, search_index
 from ...db.engine import Database
 from ...db.log_columns import Kind
 from ...db.models import WorkflowLog
 from ..access.principal import Principal
 from ..errors import NotFound
 from ..public_ids import PublicIds
+from . import search
 from .scope import LogFilters, after_cursor, encode_cursor, resolve_log_id, scoped_select
+from .search_walk import search_page
 
 MAX_LIMIT = 200
 SUMMARY_COLUMNS = tuple(getattr(WorkflowLog, name) for name in log_columns.SUMMARY_COLUMNS)
@@ -46,14 +48,26 @@ async def list_logs(db: Database, ids: PublicIds, principal: Principal, filters:
                     cursor: str | None = None) -> dict[str, Any]:
     """One newest-first keyset page; `next_cursor` is None on the last page."""
     limit = max(1, min(limit, MAX_LIMIT))
-    query = after_cursor(ids, scoped_select(principal, filters, *SUMMARY_COLUMNS), cursor)
+    columns: tuple[Any, ...] = SUMMARY_COLUMNS
+    if filters.q:  # the text around the match, for the list to highlight
+        window = search_index.search_window(db.dialect, WorkflowLog.search_text, filters.q, search.SNIPPET_BEFORE, 400)
+        columns += (window.label("search_window"),)
+    query = after_cursor(ids, scoped_select(principal, filters, *columns, dialect=db.dialect), cursor)
     query = query.order_by(*NEWEST_FIRST).limit(limit + 1)
     async with db.read() as session:
-        rows = (await session.execute(query)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(ids, rows[-1].executed_at, rows[-1].id) if more else None
-    return {"items": [summary(ids, r) for r in rows], "next_cursor": next_cursor}
+        walked = await search_page(db, ids, principal, filters, columns, limit, cursor, session) if filters.q else None
+        if walked is None:
+            rows = (await session.execute(query)).all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            next_cursor = encode_cursor(ids, rows[-1].executed_at, rows[-1].id) if more else None
+        else:
+            rows, next_cursor = walked
+    items = [summary(ids, r) for r in rows]
+    if filters.q:
+        for item, row in zip(items, rows):
+            item["match"] = search.match_of(row.search_window, filters.q)
+    return {"items": items, "next_cursor": next_cursor}
 
 
 async def iter_logs(db: Database, ids: PublicIds, principal: Principal, filters: LogFilters,
@@ -62,7 +76,7 @@ async def iter_logs(db: Database, ids: PublicIds, principal: Principal, filters:
     cursor = None
     while True:
         columns = () if full_rows else SUMMARY_COLUMNS
-        query = after_cursor(ids, scoped_select(principal, filters, *columns), cursor)
+        query = after_cursor(ids, scoped_select(principal, filters, *columns, dialect=db.dialect), cursor)
         query = query.order_by(*NEWEST_FIRST).limit(page)
         async with db.read() as session:
             if full_rows:

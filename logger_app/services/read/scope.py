@@ -12,11 +12,13 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
+from ...db.dialect import Dialect
 from ...db.models import WorkflowLog
 from ..access.principal import Principal
 from ..errors import AccessDenied, FieldProblem, ValidationFailed
 from ..public_ids import MAX_ROW_ID, PublicIds
 from ..timestamps import parse_timestamp
+from . import search
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,15 @@ class LogFilters:
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
     client_id: str | None = None
+    # Search and the triage filters (services/read/search.py declares and parses them).
+    q: str | None = None
+    tool: str | None = None
+    error_type: str | None = None
+    model: str | None = None
+    confidence_min: float | None = None
+    confidence_max: float | None = None
+    execution_time_min: float | None = None
+    execution_time_max: float | None = None
 
 
 def effective_client(principal: Principal, requested: str | None) -> str | None:
@@ -46,8 +57,9 @@ def scope_condition(column: Any, principal: Principal, requested: str | None):
     return None if client is None else column == client
 
 
-def scoped_select(principal: Principal, filters: LogFilters, *columns: Any) -> Select:
-    """SELECT columns (default: the whole log) FROM workflow_logs limited to the caller's scope."""
+def scoped_select(principal: Principal, filters: LogFilters, *columns: Any, dialect: Dialect | None = None) -> Select:
+    """SELECT columns (default: the whole log) FROM workflow_logs limited to the caller's scope.
+    A search (filters.q) needs the `dialect`: the index it reads differs per backend."""
     query = select(*columns) if columns else select(WorkflowLog)
     condition = scope_condition(WorkflowLog.client_id, principal, filters.client_id)
     if condition is not None:
@@ -64,6 +76,8 @@ def scoped_select(principal: Principal, filters: LogFilters, *columns: Any) -> S
         query = query.where(WorkflowLog.executed_at >= filters.since)
     if filters.until:
         query = query.where(WorkflowLog.executed_at < filters.until)
+    for condition in search.conditions(filters, dialect):
+        query = query.where(condition)
     return query
 
 
