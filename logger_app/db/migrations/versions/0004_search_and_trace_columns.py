@@ -1,7 +1,7 @@
 """tools, error_types, models and search_text columns; the search index (FTS5 / pg_trgm)
 
 Revision ID: 0003_search
-Revises: 0002
+Revises: 0003_rate_buckets
 
 Existing rows keep NULL in the new columns (and are not found by search or the trace filters)
 until `logger-app search backfill` derives them: reading every stored payload as a trace is
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from logger_app.db import search_index
 
 revision = '0003_search'
-down_revision = '0002'
+down_revision = '0003_rate_buckets'
 branch_labels = None
 depends_on = None
 
