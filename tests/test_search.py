@@ -224,7 +224,10 @@ async def test_walking_the_scope_gives_the_index_answer(api, make_key, monkeypat
     from logger_app.db import search_index
     from logger_app.services.read import search_walk
 
-    monkeypatch.setattr(runtime.read_rate_limiter, "check", lambda principal: None)  # many small pages
+    async def admit_all(principal) -> None:
+        return None
+
+    monkeypatch.setattr(runtime.read_rate_limiter, "admit", admit_all)  # many small pages
     key = await make_key("acme")
     words = ["refund", "Refund due", "shipping", "返金 refund", "ok"]
     logs = [log(f"W-{i:03d}", {"final_answer": words[i % 5] + f" #{i}"}, i % 40, status="ERROR" if i % 3 else "SUCCESS")
