@@ -23,7 +23,7 @@ async def ingest_report(db: Database, principal: Principal, since: datetime | No
     if condition is not None:
         query = query.where(condition)
     query = query.order_by(IngestStat.hour.desc(), IngestStat.client_id)
-    async with db.read() as session:
+    async with db.analytics() as session:
         rows = (await session.scalars(query)).all()
     return [
         {
@@ -49,7 +49,7 @@ async def client_activity(db: Database, principal: Principal, now: datetime | No
     if condition is not None:
         recent, last = recent.where(condition), last.where(condition)
     activity: dict[str, dict] = {}
-    async with db.read() as session:
+    async with db.analytics() as session:
         for client_id, accepted, refused in await session.execute(recent.group_by(IngestStat.client_id)):
             activity.setdefault(client_id, {})
             activity[client_id].update(accepted_24h=int(accepted or 0), rejected_24h=int(refused or 0))

@@ -54,7 +54,7 @@ async def list_logs(db: Database, ids: PublicIds, principal: Principal, filters:
         columns += (window.label("search_window"),)
     query = after_cursor(ids, scoped_select(principal, filters, *columns, dialect=db.dialect), cursor)
     query = query.order_by(*NEWEST_FIRST).limit(limit + 1)
-    async with db.read() as session:
+    async with db.analytics() as session:
         walked = await search_page(db, ids, principal, filters, columns, limit, cursor, session) if filters.q else None
         if walked is None:
             rows = (await session.execute(query)).all()
@@ -78,7 +78,7 @@ async def iter_logs(db: Database, ids: PublicIds, principal: Principal, filters:
         columns = () if full_rows else SUMMARY_COLUMNS
         query = after_cursor(ids, scoped_select(principal, filters, *columns, dialect=db.dialect), cursor)
         query = query.order_by(*NEWEST_FIRST).limit(page)
-        async with db.read() as session:
+        async with db.analytics() as session:
             if full_rows:
                 rows = list((await session.scalars(query)).all())
             else:
@@ -97,8 +97,13 @@ async def get_log(db: Database, ids: PublicIds, principal: Principal, ref: str) 
     if log_id is None:
         raise NotFound("log not found")
     query = scoped_select(principal, LogFilters()).where(WorkflowLog.id == log_id)
-    async with db.read() as session:
+    async with db.analytics() as session:
         row = (await session.scalars(query)).first()
+    if row is None and db.has_replica:
+        # Read your writes: a log fetched by the id its ingest just returned may not have reached
+        # the replica yet; the primary has it (a miss costs one more indexed lookup).
+        async with db.read() as session:
+            row = (await session.scalars(query)).first()
     if row is None:
         raise NotFound("log not found")
     return full(ids, row)
@@ -107,12 +112,12 @@ async def get_log(db: Database, ids: PublicIds, principal: Principal, ref: str) 
 async def categories(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:
     query = scoped_select(principal, LogFilters(client_id=client_id), WorkflowLog.category).distinct()
     query = query.where(WorkflowLog.category.is_not(None)).order_by(WorkflowLog.category).limit(500)
-    async with db.read() as session:
+    async with db.analytics() as session:
         return [c for (c,) in (await session.execute(query)).all()]
 
 
 async def environments(db: Database, principal: Principal, client_id: str | None = None) -> list[str]:
     query = scoped_select(principal, LogFilters(client_id=client_id), WorkflowLog.environment).distinct()
     query = query.order_by(WorkflowLog.environment).limit(100)
-    async with db.read() as session:
+    async with db.analytics() as session:
         return [e for (e,) in (await session.execute(query)).all()]
