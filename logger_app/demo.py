@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from .db.engine import Database
 from .db.models import Client, WorkflowLog
 from .db.types import utcnow
+from .services.ingest.rollup_delta import apply_rollups
 from .services.ingest.validation import normalise_log
 
 CLIENTS = {"acme": "ACME Support", "globex": "Globex Helpdesk", "initech": "Initech IT"}
@@ -92,4 +93,5 @@ async def load_demo(db: Database, count: int = 600, days: int = 7, seed: int = 7
             rows.append(normalise_log(demo_log(rng, cid, when, i), cid, now))
         if rows:
             await conn.execute(insert(WorkflowLog), rows)
+            await apply_rollups(conn, db.dialect, rows)
     return count

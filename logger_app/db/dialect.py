@@ -6,6 +6,8 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
 
   insert_logs                              the writer's group-commit inserts (services/ingest/writer.py)
   upsert_add                               counters that add up (services/ingest/counters.py)
+  upsert_add_many, hour_floor              the rollups' deltas and rebuild (services/ingest/rollup_delta.py,
+                                           db/rollup_scheme.py)
   time_bucket, percentiles, read_prelude   the aggregates (services/read/metrics.py); the services
                                            build the tenant-scoped SELECT (services/read/scope.py),
                                            these only wrap it
@@ -175,6 +177,27 @@ def upsert_add(dialect: Dialect, table: Table, keys: Mapping[str, Any], amounts:
         index_elements=list(keys),
         set_={c: table.c[c] + stmt.excluded[c] for c in amounts},
     )
+
+
+def upsert_add_many(dialect: Dialect, table: Table, keys: Sequence[str], amounts: Sequence[str]) -> Insert:
+    """upsert_add for many rows at once: execute it with a list of parameter dicts (one per key,
+    each key at most once). One executemany: SQLite runs the prepared statement per dict in C,
+    PostgreSQL gets multi-row VALUES batches (SQLAlchemy's insertmanyvalues)."""
+    insert = pg_insert if dialect is Dialect.POSTGRESQL else sqlite_insert
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: table.c[c] + stmt.excluded[c] for c in amounts},
+    )
+
+
+def hour_floor(dialect: Dialect, column: Any) -> Any:
+    """The start of `column`'s UTC hour, as the column's own type stores it (a timestamptz on
+    PostgreSQL; on SQLite the naive-UTC text with microseconds that UtcDateTime binds), so it can be
+    INSERTed into a UtcDateTime column and compared with bound datetimes."""
+    if dialect is Dialect.POSTGRESQL:
+        return func.timezone("UTC", func.date_trunc("hour", func.timezone("UTC", column)))
+    return func.strftime("%Y-%m-%d %H:00:00.000000", column)
 
 
 # -- aggregates -----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ..errors import StorageUnavailable
 from ..faults import is_storage_error
+from .rollup_delta import apply_rollups
 
 log = logging.getLogger("logger_app.writer")
 
@@ -151,6 +152,8 @@ class LogWriter:
             ids: list[int] = []
             if fresh:
                 ids = await insert_logs(self.db.dialect, conn, fresh)
+                # Same transaction: the dashboards' rollups commit with the logs or not at all.
+                await apply_rollups(conn, self.db.dialect, fresh)
         # Committed: map each submitted row to its id, marking repeats as duplicates.
         fresh_ids = iter(ids)
         assigned: dict[tuple[str, str], int] = {}

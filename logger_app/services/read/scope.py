@@ -1,18 +1,19 @@
 """The one place that turns a caller's scope into a client filter on log queries.
 
-Every read of workflow_logs starts from `scoped_select`, so no code path can forget the tenant."""
+Every read of workflow_logs starts from `scoped_select`, and every read of the rollup tables from
+`scoped_rollup_select`, so no code path can forget the tenant."""
 
 from __future__ import annotations
 
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from ...db.models import WorkflowLog
+from ...db.models import LogLatencyRollup, LogRollup, WorkflowLog
 from ..access.principal import Principal
 from ..errors import AccessDenied, FieldProblem, ValidationFailed
 from ..public_ids import MAX_ROW_ID, PublicIds
@@ -64,6 +65,40 @@ def scoped_select(principal: Principal, filters: LogFilters, *columns: Any) -> S
         query = query.where(WorkflowLog.executed_at >= filters.since)
     if filters.until:
         query = query.where(WorkflowLog.executed_at < filters.until)
+    return query
+
+
+def rollup_answers(filters: LogFilters) -> bool:
+    """Whether the rollups can answer these filters exactly. They are keyed by client, hour,
+    environment, category and status; the execution-time histogram has no category (docs/ROLLUPS.md),
+    and no rollup knows tickets: a category or ticket filter takes the raw path."""
+    return filters.category is None and filters.ticket_id is None
+
+
+def scoped_rollup_select(principal: Principal, filters: LogFilters, table: type[LogRollup] | type[LogLatencyRollup],
+                         *columns: Any) -> Select:
+    """SELECT columns FROM a rollup table limited to the caller's scope, like scoped_select.
+
+    since/until here are whole UTC hours (the rollup's `hour` is the start of one): the caller reads
+    the ragged edges of a range from raw rows (services/read/rollups.py). Filters no rollup can answer
+    are refused rather than ignored, so a mistaken caller fails instead of over-counting."""
+    if not rollup_answers(filters):
+        raise ValueError("the rollups cannot answer a category or ticket filter")
+    query = select(*columns)
+    condition = scope_condition(table.client_id, principal, filters.client_id)
+    if condition is not None:
+        query = query.where(condition)
+    if filters.status:
+        query = query.where(table.status == filters.status.upper())
+    if filters.environment:
+        query = query.where(table.environment == filters.environment)
+    for bound in (filters.since, filters.until):
+        if bound is not None and bound.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0) != bound:
+            raise ValueError("rollup bounds are whole hours")
+    if filters.since:
+        query = query.where(table.hour >= filters.since)
+    if filters.until:
+        query = query.where(table.hour < filters.until)
     return query
 
 

@@ -1,0 +1,87 @@
+"""Keeping the rollup tables true as logs come and go: deltas aggregated per batch, one upsert per key.
+
+Every change to workflow_logs calls this in the same transaction as the change:
+  the writer's group commit   apply_rollups(conn, dialect, fresh_rows)            (+1)
+  deletes (retention, admin)  apply_rollups(conn, dialect, returned_rows, -1)    the DELETE ... RETURNING rows
+  replacing rows (updates)    apply_rollup_changes(conn, dialect, added=new_rows, removed=old_rows)
+A row is a mapping with rollup_scheme.ROLLUP_COLUMNS (the writer's dicts have them all).
+
+Why per batch: a per-row upsert measured here cut ingest from ~1,200 to 345-880 rows/s (issue 11);
+a batch's rows share few keys (live traffic lands in the current hour), so a 2,000-row group commit
+costs two executemany statements of at most a few hundred parameter sets. Keys are sent sorted, so
+PostgreSQL's concurrent flushers lock rollup rows in one global order (no deadlocks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ...db.dialect import Dialect, upsert_add_many
+from ...db.models import LogLatencyRollup, LogRollup
+from ...db.rollup_scheme import AMOUNTS, KEY, LATENCY_KEY, confidence_bucket, hour_of, iterations_bucket, latency_bucket
+
+_N_AMOUNTS = len(AMOUNTS)
+_CONF0 = AMOUNTS.index("c0")
+_ITER0 = AMOUNTS.index("i0")
+_MAIN = cast(Table, LogRollup.__table__)
+_LATENCY = cast(Table, LogLatencyRollup.__table__)
+
+
+class Delta:
+    """Per rollup key, what a set of rows adds (sign +1) or takes away (-1)."""
+
+    def __init__(self) -> None:
+        self.main: dict[tuple, list] = {}
+        self.latency: dict[tuple, int] = {}
+
+    def add(self, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> Delta:
+        main, latency = self.main, self.latency
+        hours: dict[Any, Any] = {}  # a batch has few distinct hours but many timestamps: floor each once per value
+        for row in rows:
+            when = row["executed_at"]
+            hour = hours.get(when)
+            if hour is None:
+                hour = hours[when] = hour_of(when)
+            category = row["category"]
+            key = (row["client_id"], hour, row["environment"], category or "", category is None, row["status"])
+            amounts = main.get(key)
+            if amounts is None:
+                amounts = main[key] = [0] * _N_AMOUNTS
+            amounts[0] += sign
+            seconds = row["execution_time_seconds"]
+            if seconds is not None:
+                amounts[1] += sign
+                amounts[2] += sign * seconds
+                lkey = (key[0], hour, key[2], key[5], latency_bucket(seconds))
+                latency[lkey] = latency.get(lkey, 0) + sign
+            confidence = row["confidence"]
+            if confidence is not None:
+                amounts[_CONF0 + confidence_bucket(confidence)] += sign
+            iterations = row["iterations"]
+            if iterations is not None:
+                amounts[_ITER0 + iterations_bucket(iterations)] += sign
+        return self
+
+    async def apply(self, conn: AsyncConnection, dialect: Dialect) -> None:
+        # A key whose changes cancel out (an update that moved nothing) costs no statement.
+        main = [dict(zip(KEY, k), **dict(zip(AMOUNTS, a))) for k, a in sorted(self.main.items()) if any(a)]
+        latency = [dict(zip(LATENCY_KEY, k), n=n) for k, n in sorted(self.latency.items()) if n]
+        if main:
+            await conn.execute(upsert_add_many(dialect, _MAIN, KEY, AMOUNTS), main)
+        if latency:
+            await conn.execute(upsert_add_many(dialect, _LATENCY, LATENCY_KEY, ("n",)), latency)
+
+
+async def apply_rollups(conn: AsyncConnection, dialect: Dialect, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> None:
+    """Add (sign=+1) or subtract (-1) `rows` to/from the rollups, within `conn`'s transaction."""
+    await Delta().add(rows, sign).apply(conn, dialect)
+
+
+async def apply_rollup_changes(conn: AsyncConnection, dialect: Dialect, *, added: Iterable[Mapping[str, Any]] = (),
+                               removed: Iterable[Mapping[str, Any]] = ()) -> None:
+    """Rows replaced by others (an update): -old +new netted per key, still one upsert per key."""
+    await Delta().add(removed, -1).add(added, 1).apply(conn, dialect)
