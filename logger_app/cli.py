@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     prune = sub.add_parser("prune", help="delete logs older than the retention period")
     prune.add_argument("--days", type=int, help="default: LOGGER_RETENTION_DAYS")
 
+    rollups = sub.add_parser("rollups", help="the dashboards' hourly rollups").add_subparsers(dest="action", required=True)
+    rr = rollups.add_parser("rebuild", help="recompute the rollups from the logs (ingest into them waits meanwhile)")
+    rr.add_argument("--client", help="only this client (default: every client)")
+
     demo = sub.add_parser("demo", help="load realistic demo logs for three clients")
     demo.add_argument("--logs", type=int, default=600)
     demo.add_argument("--days", type=int, default=7)
@@ -136,6 +140,11 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
         if not days or days < 1:
             raise ServiceError("give --days N or set LOGGER_RETENTION_DAYS")
         print(f"deleted {await prune(db, days)} logs older than {days} days")
+    elif cmd == "rollups" and action == "rebuild":
+        from .services.ingest.rollup_delta import rebuild
+
+        rows = await rebuild(db, args.client)
+        print(f"rebuilt rollups for {args.client or 'every client'}: {rows} rollup rows")
     elif cmd == "demo":
         from .demo import load_demo
 

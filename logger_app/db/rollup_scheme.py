@@ -19,7 +19,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, delete, false, func, literal, select, true
+from sqlalchemy import Integer, and_, case, cast, delete, false, func, literal, select, text, true
 from sqlalchemy.sql import Executable
 
 from .dialect import Dialect, hour_floor
@@ -117,7 +117,11 @@ def rebuild_statements(dialect: Dialect, client_id: str | None = None) -> list[E
         wipe_main = wipe_main.where(LogRollup.client_id == client_id)
         wipe_latency = wipe_latency.where(LogLatencyRollup.client_id == client_id)
     lr, ll = LogRollup.__table__, LogLatencyRollup.__table__
-    return [wipe_main, wipe_latency,
+    # PostgreSQL: writers wait at their rollup upsert until this commits, so a log is either in this
+    # statement's snapshot or adds its delta afterwards, never both or neither (and the INSERT never
+    # meets a key a writer created meanwhile). SQLite's single write lock gives the same for free.
+    lock = [text("LOCK TABLE log_rollups, log_latency_rollups IN EXCLUSIVE MODE")] if dialect is Dialect.POSTGRESQL else []
+    return [*lock, wipe_main, wipe_latency,
             lr.insert().from_select([*KEY, *AMOUNTS], main),  # type: ignore[attr-defined]
             ll.insert().from_select([*LATENCY_KEY, "n"], latency)]  # type: ignore[attr-defined]
 

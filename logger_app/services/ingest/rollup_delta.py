@@ -21,8 +21,18 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...db.dialect import Dialect, upsert_add_many
+from ...db.engine import Database
 from ...db.models import LogLatencyRollup, LogRollup
-from ...db.rollup_scheme import AMOUNTS, KEY, LATENCY_KEY, confidence_bucket, hour_of, iterations_bucket, latency_bucket
+from ...db.rollup_scheme import (
+    AMOUNTS,
+    KEY,
+    LATENCY_KEY,
+    confidence_bucket,
+    hour_of,
+    iterations_bucket,
+    latency_bucket,
+    rebuild_statements,
+)
 
 _N_AMOUNTS = len(AMOUNTS)
 _CONF0 = AMOUNTS.index("c0")
@@ -85,3 +95,15 @@ async def apply_rollup_changes(conn: AsyncConnection, dialect: Dialect, *, added
                                removed: Iterable[Mapping[str, Any]] = ()) -> None:
     """Rows replaced by others (an update): -old +new netted per key, still one upsert per key."""
     await Delta().add(removed, -1).add(added, 1).apply(conn, dialect)
+
+
+async def rebuild(db: Database, client_id: str | None = None) -> int:
+    """Recompute the rollups of one client (or all) from its logs in one transaction; the number of
+    rollup rows written. Ingest into the rebuilt rollups waits until it commits (rebuild_statements)."""
+    async with db.writer.begin() as conn:
+        written = 0
+        for statement in rebuild_statements(db.dialect, client_id):
+            result = await conn.execute(statement)
+            if statement.is_insert:  # type: ignore[attr-defined]
+                written += max(result.rowcount, 0)  # type: ignore[attr-defined]
+    return written
