@@ -46,7 +46,7 @@ async def overview(db: Database, principal: Principal, filters: LogFilters, raw:
     per_category = per_category.group_by(WorkflowLog.category).order_by(func.count().desc())
     async with db.read() as session:
         await dialect.read_prelude(db.dialect, session)
-        categories = (await session.execute(per_category)).all()
+        categories = sorted((await session.execute(per_category)).all(), key=lambda r: rollups.category_order(r[0], r[1]))
         p50, p95 = await _percentiles(session, db, principal, filters)
     total = sum(n for _, n, _, _, _ in categories)
     errors = sum(int(e or 0) for _, _, e, _, _ in categories)

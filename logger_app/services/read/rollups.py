@@ -137,7 +137,7 @@ async def overview(db: Database, principal: Principal, p: Plan, quantiles: Seque
         _add_hist(hist, b, n)
     for (_, _, _, _, b), n in edges.latency.items():
         _add_hist(hist, b, n)
-    categories = sorted(((c, v) for c, v in cats.items() if v[0]), key=lambda cv: -cv[1][0])
+    categories = sorted(((c, v) for c, v in cats.items() if v[0]), key=lambda cv: category_order(cv[0], cv[1][0]))
     total = sum(v[0] for _, v in categories)
     errors = sum(v[1] for _, v in categories)
     exec_count = sum(v[3] for _, v in categories)
@@ -152,6 +152,11 @@ async def overview(db: Database, principal: Principal, p: Plan, quantiles: Seque
         "p95_execution_time_seconds": p95,
         "by_category": [{"category": c, "count": v[0], "errors": v[1], "error_rate": v[1] / v[0]} for c, v in categories],
     }
+
+
+def category_order(category: str | None, count: int) -> tuple:
+    """Most logs first, ties by name (no category last): the raw path (metrics.py) orders the same way."""
+    return (-count, category is None, category or "")
 
 
 def _as_utc(value: Any) -> datetime:
