@@ -31,7 +31,7 @@ CATEGORIES = ["billing", "login", "", None]
 
 def random_logs(rng: random.Random, n: int, days: float = 4) -> list[dict]:
     out = []
-    for i in range(n):
+    for _ in range(n):
         out.append({
             "ticket_id": f"T-{rng.randrange(n // 3 + 1)}",  # repeats: delete_ticket removes several
             "status": "ERROR" if rng.random() < 0.25 else "SUCCESS",

@@ -6,7 +6,7 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
 
   insert_logs                              the writer's group-commit inserts (services/ingest/writer.py)
   upsert_add                               counters that add up (services/ingest/counters.py)
-  upsert_add_many, hour_floor              the rollups' deltas and rebuild (services/ingest/rollup_delta.py,
+  upsert_add_rows, hour_floor              the rollups' deltas and rebuild (services/ingest/rollup_delta.py,
                                            db/rollup_scheme.py)
   time_bucket, percentiles, read_prelude   the aggregates (services/read/metrics.py); the services
                                            build the tenant-scoped SELECT (services/read/scope.py),
@@ -179,16 +179,50 @@ def upsert_add(dialect: Dialect, table: Table, keys: Mapping[str, Any], amounts:
     )
 
 
-def upsert_add_many(dialect: Dialect, table: Table, keys: Sequence[str], amounts: Sequence[str]) -> Insert:
-    """upsert_add for many rows at once: execute it with a list of parameter dicts (one per key,
-    each key at most once). One executemany: SQLite runs the prepared statement per dict in C,
-    PostgreSQL gets multi-row VALUES batches (SQLAlchemy's insertmanyvalues)."""
-    insert = pg_insert if dialect is Dialect.POSTGRESQL else sqlite_insert
-    stmt = insert(table)
-    return stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: table.c[c] + stmt.excluded[c] for c in amounts},
-    )
+async def upsert_add_rows(dialect: Dialect, conn: AsyncConnection, table: Table, keys: Sequence[str],
+                          amounts: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """upsert_add for many rows in one statement: `rows` are tuples of keys + amounts in that order,
+    each key at most once (PostgreSQL refuses to update one row twice in a statement).
+
+    Driver-level SQL fixed per table, like insert_logs: building and compiling the SQLAlchemy
+    upsert cost ~2 ms per call (measured with bench/rollup_upsert.py: single-log commits went from
+    1.5 to 5.3 ms), more than the statement itself."""
+    sql = _upsert_sql(dialect, table, tuple(keys), tuple(amounts))
+    columns = [table.c[c] for c in (*keys, *amounts)]
+    if dialect is Dialect.POSTGRESQL:
+        await conn.execute(text(sql), {f"p{i}": [r[i] for r in rows] for i in range(len(columns))})
+        return
+    times = [i for i, c in enumerate(columns) if _kind_of(c) == "timestamptz"]
+    if times:
+        rows = [tuple(_sqlite_time(v) if i in times else v for i, v in enumerate(r)) for r in rows]
+    await conn.exec_driver_sql(sql, list(rows))
+
+
+_UPSERT_SQL: dict[tuple, str] = {}
+
+
+def _kind_of(column: Any) -> str:
+    """The PostgreSQL array element type a column's values travel as."""
+    name = type(column.type).__name__
+    return {"UtcDateTime": "timestamptz", "Boolean": "bool", "BigInteger": "int8", "Integer": "int4",
+            "Double": "float8", "Float": "float8"}.get(name, "varchar")
+
+
+def _upsert_sql(dialect: Dialect, table: Table, keys: tuple[str, ...], amounts: tuple[str, ...]) -> str:
+    cache_key = (dialect, table.name, keys, amounts)
+    sql = _UPSERT_SQL.get(cache_key)
+    if sql is None:
+        cols = (*keys, *amounts)
+        update = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in amounts)
+        if dialect is Dialect.POSTGRESQL:
+            arrays = ", ".join(f"CAST(:p{i} AS {_kind_of(table.c[c])}[])" for i, c in enumerate(cols))
+            # WITH ORDINALITY ... ORDER BY: rows lock in the order the caller sorted them.
+            source = f"SELECT {', '.join(cols)} FROM unnest({arrays}) WITH ORDINALITY AS t({', '.join(cols)}, ord) ORDER BY ord"
+        else:
+            source = f"VALUES ({', '.join('?' * len(cols))})"
+        sql = _UPSERT_SQL[cache_key] = (f"INSERT INTO {table.name} ({', '.join(cols)}) {source} "
+                                        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}")
+    return sql
 
 
 def hour_floor(dialect: Dialect, column: Any) -> Any:

@@ -14,23 +14,25 @@ PostgreSQL's concurrent flushers lock rollup rows in one global order (no deadlo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
+from datetime import timezone
 from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...db.dialect import Dialect, upsert_add_many
+from ...db.dialect import Dialect, upsert_add_rows
 from ...db.engine import Database
 from ...db.models import LogLatencyRollup, LogRollup
 from ...db.rollup_scheme import (
     AMOUNTS,
     KEY,
     LATENCY_KEY,
+    LOG_GAMMA,
+    MAX_ITERATIONS_BUCKET,
+    ZERO_BUCKET,
     confidence_bucket,
-    hour_of,
-    iterations_bucket,
-    latency_bucket,
     rebuild_statements,
 )
 
@@ -39,6 +41,7 @@ _CONF0 = AMOUNTS.index("c0")
 _ITER0 = AMOUNTS.index("i0")
 _MAIN = cast(Table, LogRollup.__table__)
 _LATENCY = cast(Table, LogLatencyRollup.__table__)
+_UTC = timezone.utc
 
 
 class Delta:
@@ -49,15 +52,16 @@ class Delta:
         self.latency: dict[tuple, int] = {}
 
     def add(self, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> Delta:
+        # The writer's hot path (~2,000 rows per group commit): plain locals, no helper calls but
+        # the bucket functions; hour_of's astimezone only for a timestamp not already in UTC.
         main, latency = self.main, self.latency
-        hours: dict[Any, Any] = {}  # a batch has few distinct hours but many timestamps: floor each once per value
+        log, ceil, log_gamma = math.log, math.ceil, LOG_GAMMA
         for row in rows:
             when = row["executed_at"]
-            hour = hours.get(when)
-            if hour is None:
-                hour = hours[when] = hour_of(when)
+            hour = (when if when.tzinfo is _UTC else when.astimezone(_UTC)).replace(minute=0, second=0, microsecond=0)
             category = row["category"]
-            key = (row["client_id"], hour, row["environment"], category or "", category is None, row["status"])
+            status = row["status"]
+            key = (row["client_id"], hour, row["environment"], category or "", category is None, status)
             amounts = main.get(key)
             if amounts is None:
                 amounts = main[key] = [0] * _N_AMOUNTS
@@ -66,24 +70,25 @@ class Delta:
             if seconds is not None:
                 amounts[1] += sign
                 amounts[2] += sign * seconds
-                lkey = (key[0], hour, key[2], key[5], latency_bucket(seconds))
+                bucket = ceil(log(seconds) / log_gamma) if seconds > 0 else ZERO_BUCKET  # = latency_bucket()
+                lkey = (key[0], hour, key[2], status, bucket)
                 latency[lkey] = latency.get(lkey, 0) + sign
             confidence = row["confidence"]
             if confidence is not None:
                 amounts[_CONF0 + confidence_bucket(confidence)] += sign
             iterations = row["iterations"]
             if iterations is not None:
-                amounts[_ITER0 + iterations_bucket(iterations)] += sign
+                amounts[_ITER0 + (0 if iterations < 0 else iterations if iterations < MAX_ITERATIONS_BUCKET else MAX_ITERATIONS_BUCKET)] += sign
         return self
 
     async def apply(self, conn: AsyncConnection, dialect: Dialect) -> None:
         # A key whose changes cancel out (an update that moved nothing) costs no statement.
-        main = [dict(zip(KEY, k), **dict(zip(AMOUNTS, a))) for k, a in sorted(self.main.items()) if any(a)]
-        latency = [dict(zip(LATENCY_KEY, k), n=n) for k, n in sorted(self.latency.items()) if n]
+        main = [(*k, *a) for k, a in sorted(self.main.items()) if any(a)]
+        latency = [(*k, n) for k, n in sorted(self.latency.items()) if n]
         if main:
-            await conn.execute(upsert_add_many(dialect, _MAIN, KEY, AMOUNTS), main)
+            await upsert_add_rows(dialect, conn, _MAIN, KEY, AMOUNTS, main)
         if latency:
-            await conn.execute(upsert_add_many(dialect, _LATENCY, LATENCY_KEY, ("n",)), latency)
+            await upsert_add_rows(dialect, conn, _LATENCY, LATENCY_KEY, ("n",), latency)
 
 
 async def apply_rollups(conn: AsyncConnection, dialect: Dialect, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> None:
