@@ -1,4 +1,4 @@
-"""The hourly rollups answer like the raw rows: random data, random ranges (ragged edges included),
+"""The hour and day rollups answer like the raw rows: random data, random ranges (ragged edges included),
 after deletes, prune and rebuild, on both backends; scoped like every read; backfilled by the migration."""
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ async def store(api, key: str, logs: list[dict]) -> None:
 def random_filters(rng: random.Random) -> LogFilters:
     def moment() -> datetime:
         t = NOW - timedelta(seconds=rng.uniform(-3600, 4.5 * 86400))
-        return t.replace(minute=0, second=0, microsecond=0) if rng.random() < 0.3 else t  # whole hours too
+        shape = rng.random()  # whole days and whole hours too
+        return t.replace(hour=0, minute=0, second=0, microsecond=0) if shape < 0.15 else \
+            t.replace(minute=0, second=0, microsecond=0) if shape < 0.35 else t
 
     since, until = (moment() if rng.random() < 0.85 else None), (moment() if rng.random() < 0.85 else None)
     if since and until and since > until:
@@ -100,8 +102,8 @@ async def assert_same_answers(db, rng: random.Random, ranges: int = 25) -> None:
 
 async def rollup_table(db) -> tuple[dict, dict]:
     async with db.read() as s:
-        main = {tuple(r[:6]): tuple(r[6:]) for r in (await s.execute(select(LogRollup.__table__))).all() if r.n}
-        lat = {tuple(r[:5]): r.n for r in (await s.execute(select(LogLatencyRollup.__table__))).all() if r.n}
+        main = {tuple(r[:7]): tuple(r[7:]) for r in (await s.execute(select(LogRollup.__table__))).all() if r.n}
+        lat = {tuple(r[:6]): r.n for r in (await s.execute(select(LogLatencyRollup.__table__))).all() if r.n}
     return main, lat
 
 
@@ -163,13 +165,17 @@ async def test_rollup_reads_are_scoped_and_fail_closed(api, make_key, runtime):
     with pytest.raises(AccessDenied):
         await metrics.timeseries(db, Principal.for_client("acme"), LogFilters(client_id="globex"), "day")
     # A non-admin without a client sees nothing, never everything.
+    every = [("day", None, None)]
     with pytest.raises(AccessDenied):
-        scoped_rollup_select(Principal(client_id=None, name="odd"), LogFilters(), LogRollup, LogRollup.n)
-    # Filters the rollups cannot answer are refused by the helper (metrics.py sends them to raw rows).
+        scoped_rollup_select(Principal(client_id=None, name="odd"), LogFilters(), LogRollup, every, LogRollup.n)
+    # Filters the rollups cannot answer are refused by the helper (metrics.py sends them to raw rows),
+    # and so are bounds that would cut a rollup row.
     with pytest.raises(ValueError):
-        scoped_rollup_select(Principal.admin(), LogFilters(category="billing"), LogRollup, LogRollup.n)
+        scoped_rollup_select(Principal.admin(), LogFilters(category="billing"), LogRollup, every, LogRollup.n)
     with pytest.raises(ValueError):
-        scoped_rollup_select(Principal.admin(), LogFilters(since=NOW.replace(minute=7)), LogRollup, LogRollup.n)
+        scoped_rollup_select(Principal.admin(), LogFilters(), LogRollup, [("hour", NOW.replace(minute=7), None)], LogRollup.n)
+    with pytest.raises(ValueError):
+        scoped_rollup_select(Principal.admin(), LogFilters(), LogRollup, [("day", NOW.replace(hour=3, minute=0), None)], LogRollup.n)
     # Over HTTP: a client key's metrics are its own.
     acme = await make_key("acme")
     got = (await api.get("/api/v1/metrics/overview", headers=H(acme))).json()

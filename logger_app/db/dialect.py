@@ -6,7 +6,7 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
 
   insert_logs                              the writer's group-commit inserts (services/ingest/writer.py)
   upsert_add                               counters that add up (services/ingest/counters.py)
-  upsert_add_rows, hour_floor              the rollups' deltas and rebuild (services/ingest/rollup_delta.py,
+  upsert_add_rows, period_floor            the rollups' deltas and rebuild (services/ingest/rollup_delta.py,
                                            db/rollup_scheme.py)
   time_bucket, percentiles, read_prelude   the aggregates (services/read/metrics.py); the services
                                            build the tenant-scoped SELECT (services/read/scope.py),
@@ -225,13 +225,13 @@ def _upsert_sql(dialect: Dialect, table: Table, keys: tuple[str, ...], amounts: 
     return sql
 
 
-def hour_floor(dialect: Dialect, column: Any) -> Any:
-    """The start of `column`'s UTC hour, as the column's own type stores it (a timestamptz on
-    PostgreSQL; on SQLite the naive-UTC text with microseconds that UtcDateTime binds), so it can be
-    INSERTed into a UtcDateTime column and compared with bound datetimes."""
+def period_floor(dialect: Dialect, column: Any, period: str) -> Any:
+    """The start of `column`'s UTC hour or day ('hour' / 'day'), as the column's own type stores it
+    (a timestamptz on PostgreSQL; on SQLite the naive-UTC text with microseconds that UtcDateTime
+    binds), so it can be INSERTed into a UtcDateTime column and compared with bound datetimes."""
     if dialect is Dialect.POSTGRESQL:
-        return func.timezone("UTC", func.date_trunc("hour", func.timezone("UTC", column)))
-    return func.strftime("%Y-%m-%d %H:00:00.000000", column)
+        return func.timezone("UTC", func.date_trunc(period, func.timezone("UTC", column)))
+    return func.strftime("%Y-%m-%d %H:00:00.000000" if period == "hour" else "%Y-%m-%d 00:00:00.000000", column)
 
 
 # -- aggregates -----------------------------------------------------------------------------------

@@ -164,15 +164,19 @@ class AuditEvent(Base):
 
 
 class LogRollup(Base):
-    """Per client, UTC hour, environment, category and status: what the dashboards add up.
+    """Per client, UTC hour (and UTC day), environment, category and status: what the dashboards add up.
 
+    Every log is counted twice, in its hour's row and in its day's row (period 'hour' / 'day', start
+    = the hour's or day's first instant): a 30-day read sums ~30 day rows per key instead of ~720
+    hour rows, so its cost stops growing with the traffic once every key exists (docs/ROLLUPS.md).
     Kept true in the writer's transaction (services/ingest/rollup_delta.py), by deletes and by
-    `logger-app rollups rebuild`; docs/ROLLUPS.md has the design. category is NULL-able on logs but
-    a primary key column cannot be: '' plus no_category=True stands for NULL, so '' stays a category."""
+    `logger-app rollups rebuild`. category is NULL-able on logs but a primary key column cannot be:
+    '' plus no_category=True stands for NULL, so '' stays a category."""
 
     __tablename__ = "log_rollups"
     client_id: Mapped[str] = mapped_column(String(63), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    period: Mapped[str] = mapped_column(String(4), primary_key=True)  # 'hour' or 'day'
+    start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     environment: Mapped[str] = mapped_column(String(32), primary_key=True)
     category: Mapped[str] = mapped_column(String(128), primary_key=True)
     no_category: Mapped[bool] = mapped_column(Boolean, primary_key=True)
@@ -209,8 +213,10 @@ class LogRollup(Base):
     i14: Mapped[int] = mapped_column(BigInteger, default=0)
     i15: Mapped[int] = mapped_column(BigInteger, default=0)
 
-    # Admin reads span every client: hour first lets them range-scan the window.
-    __table_args__ = (Index("ix_log_rollups_hour", "hour"),)
+    # Admin reads span every client: period and start first let them range-scan the window.
+    # SQLite: WITHOUT ROWID makes the table its primary key's b-tree, so a client's range is one
+    # sequential read instead of index entries plus a row lookup each.
+    __table_args__ = (Index("ix_log_rollups_period_start", "period", "start"), {"sqlite_with_rowid": False})
 
 
 class LogLatencyRollup(Base):
@@ -219,10 +225,11 @@ class LogLatencyRollup(Base):
 
     __tablename__ = "log_latency_rollups"
     client_id: Mapped[str] = mapped_column(String(63), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    period: Mapped[str] = mapped_column(String(4), primary_key=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     environment: Mapped[str] = mapped_column(String(32), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger, default=0)
 
-    __table_args__ = (Index("ix_log_latency_rollups_hour", "hour"),)
+    __table_args__ = (Index("ix_log_latency_rollups_period_start", "period", "start"), {"sqlite_with_rowid": False})

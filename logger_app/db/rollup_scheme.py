@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, delete, false, func, literal, select, text, true
 from sqlalchemy.sql import Executable
 
-from .dialect import Dialect, hour_floor
+from .dialect import Dialect, period_floor
 from .models import LogLatencyRollup, LogRollup, WorkflowLog
 
 GAMMA = 1.04
@@ -35,8 +35,9 @@ CONF_COLUMNS = tuple(f"c{i}" for i in range(CONFIDENCE_BUCKETS))
 ITER_COLUMNS = tuple(f"i{i}" for i in range(MAX_ITERATIONS_BUCKET + 1))
 # The additive columns of LogRollup, in this order in the writer's delta lists.
 AMOUNTS = ("n", "exec_n", "exec_sum") + CONF_COLUMNS + ITER_COLUMNS
-KEY = ("client_id", "hour", "environment", "category", "no_category", "status")
-LATENCY_KEY = ("client_id", "hour", "environment", "status", "bucket")
+KEY = ("client_id", "period", "start", "environment", "category", "no_category", "status")
+LATENCY_KEY = ("client_id", "period", "start", "environment", "status", "bucket")
+HOUR, DAY = "hour", "day"  # the periods: every log is in one row of each
 # What a row must carry to be rolled up (the writer's dicts, DELETE ... RETURNING rows).
 ROLLUP_COLUMNS = ("client_id", "executed_at", "environment", "category", "status", "execution_time_seconds",
                   "confidence", "iterations")
@@ -92,9 +93,10 @@ def _latency_case():
 
 
 def rebuild_statements(dialect: Dialect, client_id: str | None = None) -> list[Executable]:
-    """DELETE then INSERT ... SELECT ... GROUP BY from workflow_logs, for one client or all: run them
-    in one transaction and the rollups equal what the logs say (migration 0003, `rollups rebuild`)."""
-    hour = hour_floor(dialect, WorkflowLog.executed_at)
+    """DELETE, then INSERT ... SELECT ... GROUP BY: the hour rows from workflow_logs, the day rows
+    from the hour rows (a day is the sum of its hours, and there are ~24x fewer rows to read). Run
+    in one transaction, the rollups equal what the logs say (migration 0003, `rollups rebuild`)."""
+    hour = period_floor(dialect, WorkflowLog.executed_at, HOUR)
     category = func.coalesce(WorkflowLog.category, "")
     no_category = case((WorkflowLog.category.is_(None), true()), else_=false())
     conf, iters = WorkflowLog.confidence, WorkflowLog.iterations
@@ -103,17 +105,26 @@ def rebuild_statements(dialect: Dialect, client_id: str | None = None) -> list[E
                func.coalesce(func.sum(WorkflowLog.execution_time_seconds), 0.0)]
     amounts += [func.count(case((and_(conf.is_not(None), conf_b == i), 1))) for i in range(CONFIDENCE_BUCKETS)]
     amounts += [func.count(case((and_(iters.is_not(None), iter_b == i), 1))) for i in range(MAX_ITERATIONS_BUCKET + 1)]
-    key = [WorkflowLog.client_id, hour.label("hour"), WorkflowLog.environment, category.label("category"),
-           no_category.label("no_category"), WorkflowLog.status]
-    main = select(*key, *amounts).group_by(*key[:3], category, no_category, WorkflowLog.status)
+    key = [WorkflowLog.client_id, literal(HOUR).label("period"), hour.label("start"), WorkflowLog.environment,
+           category.label("category"), no_category.label("no_category"), WorkflowLog.status]
+    hours = select(*key, *amounts).group_by(WorkflowLog.client_id, hour, WorkflowLog.environment, category, no_category,
+                                            WorkflowLog.status)
     bucket = _latency_case()
-    lat_key = [WorkflowLog.client_id, hour.label("hour"), WorkflowLog.environment, WorkflowLog.status, bucket.label("bucket")]
-    latency = (select(*lat_key, func.count()).where(WorkflowLog.execution_time_seconds.is_not(None))
-               .group_by(WorkflowLog.client_id, hour, WorkflowLog.environment, WorkflowLog.status, bucket))
+    lat_key = [WorkflowLog.client_id, literal(HOUR).label("period"), hour.label("start"), WorkflowLog.environment,
+               WorkflowLog.status, bucket.label("bucket")]
+    lat_hours = (select(*lat_key, func.count()).where(WorkflowLog.execution_time_seconds.is_not(None))
+                 .group_by(WorkflowLog.client_id, hour, WorkflowLog.environment, WorkflowLog.status, bucket))
+    r, lat = LogRollup, LogLatencyRollup
+    day, lat_day = period_floor(dialect, r.start, DAY), period_floor(dialect, lat.start, DAY)
+    days = (select(r.client_id, literal(DAY), day, r.environment, r.category, r.no_category, r.status,
+                   *[func.sum(r.__table__.c[c]) for c in AMOUNTS])
+            .where(r.period == HOUR).group_by(r.client_id, day, r.environment, r.category, r.no_category, r.status))
+    lat_days = (select(lat.client_id, literal(DAY), lat_day, lat.environment, lat.status, lat.bucket, func.sum(lat.n))
+                .where(lat.period == HOUR).group_by(lat.client_id, lat_day, lat.environment, lat.status, lat.bucket))
     wipe_main, wipe_latency = delete(LogRollup), delete(LogLatencyRollup)
     if client_id is not None:
-        main = main.where(WorkflowLog.client_id == client_id)
-        latency = latency.where(WorkflowLog.client_id == client_id)
+        hours, lat_hours = hours.where(WorkflowLog.client_id == client_id), lat_hours.where(WorkflowLog.client_id == client_id)
+        days, lat_days = days.where(r.client_id == client_id), lat_days.where(lat.client_id == client_id)
         wipe_main = wipe_main.where(LogRollup.client_id == client_id)
         wipe_latency = wipe_latency.where(LogLatencyRollup.client_id == client_id)
     lr, ll = LogRollup.__table__, LogLatencyRollup.__table__
@@ -122,8 +133,10 @@ def rebuild_statements(dialect: Dialect, client_id: str | None = None) -> list[E
     # meets a key a writer created meanwhile). SQLite's single write lock gives the same for free.
     lock = [text("LOCK TABLE log_rollups, log_latency_rollups IN EXCLUSIVE MODE")] if dialect is Dialect.POSTGRESQL else []
     return [*lock, wipe_main, wipe_latency,
-            lr.insert().from_select([*KEY, *AMOUNTS], main),  # type: ignore[attr-defined]
-            ll.insert().from_select([*LATENCY_KEY, "n"], latency)]  # type: ignore[attr-defined]
+            lr.insert().from_select([*KEY, *AMOUNTS], hours),  # type: ignore[attr-defined]
+            ll.insert().from_select([*LATENCY_KEY, "n"], lat_hours),  # type: ignore[attr-defined]
+            lr.insert().from_select([*KEY, *AMOUNTS], days),  # type: ignore[attr-defined]
+            ll.insert().from_select([*LATENCY_KEY, "n"], lat_days)]  # type: ignore[attr-defined]
 
 
 def as_row(values: Any) -> dict[str, Any]:

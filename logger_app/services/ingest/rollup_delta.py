@@ -27,6 +27,8 @@ from ...db.engine import Database
 from ...db.models import LogLatencyRollup, LogRollup
 from ...db.rollup_scheme import (
     AMOUNTS,
+    DAY,
+    HOUR,
     KEY,
     LATENCY_KEY,
     LOG_GAMMA,
@@ -53,32 +55,35 @@ class Delta:
 
     def add(self, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> Delta:
         # The writer's hot path (~2,000 rows per group commit): plain locals, no helper calls but
-        # the bucket functions; hour_of's astimezone only for a timestamp not already in UTC.
+        # confidence_bucket; astimezone only for a timestamp not already in UTC. Each row counts in
+        # its hour's key and its day's key (models.LogRollup says why).
         main, latency = self.main, self.latency
         log, ceil, log_gamma = math.log, math.ceil, LOG_GAMMA
         for row in rows:
             when = row["executed_at"]
             hour = (when if when.tzinfo is _UTC else when.astimezone(_UTC)).replace(minute=0, second=0, microsecond=0)
-            category = row["category"]
-            status = row["status"]
-            key = (row["client_id"], hour, row["environment"], category or "", category is None, status)
-            amounts = main.get(key)
-            if amounts is None:
-                amounts = main[key] = [0] * _N_AMOUNTS
-            amounts[0] += sign
-            seconds = row["execution_time_seconds"]
-            if seconds is not None:
-                amounts[1] += sign
-                amounts[2] += sign * seconds
-                bucket = ceil(log(seconds) / log_gamma) if seconds > 0 else ZERO_BUCKET  # = latency_bucket()
-                lkey = (key[0], hour, key[2], status, bucket)
-                latency[lkey] = latency.get(lkey, 0) + sign
-            confidence = row["confidence"]
-            if confidence is not None:
-                amounts[_CONF0 + confidence_bucket(confidence)] += sign
-            iterations = row["iterations"]
-            if iterations is not None:
-                amounts[_ITER0 + (0 if iterations < 0 else iterations if iterations < MAX_ITERATIONS_BUCKET else MAX_ITERATIONS_BUCKET)] += sign
+            day = hour.replace(hour=0)
+            client, environment, category, status = row["client_id"], row["environment"], row["category"], row["status"]
+            seconds, confidence, iterations = row["execution_time_seconds"], row["confidence"], row["iterations"]
+            c = -1 if confidence is None else _CONF0 + confidence_bucket(confidence)
+            i = -1 if iterations is None else _ITER0 + (
+                0 if iterations < 0 else iterations if iterations < MAX_ITERATIONS_BUCKET else MAX_ITERATIONS_BUCKET)
+            bucket = None if seconds is None else ceil(log(seconds) / log_gamma) if seconds > 0 else ZERO_BUCKET  # = latency_bucket()
+            for period, start in ((HOUR, hour), (DAY, day)):
+                key = (client, period, start, environment, category or "", category is None, status)
+                amounts = main.get(key)
+                if amounts is None:
+                    amounts = main[key] = [0] * _N_AMOUNTS
+                amounts[0] += sign
+                if bucket is not None:
+                    amounts[1] += sign
+                    amounts[2] += sign * seconds
+                    lkey = (client, period, start, environment, status, bucket)
+                    latency[lkey] = latency.get(lkey, 0) + sign
+                if c >= 0:
+                    amounts[c] += sign
+                if i >= 0:
+                    amounts[i] += sign
         return self
 
     async def apply(self, conn: AsyncConnection, dialect: Dialect) -> None:

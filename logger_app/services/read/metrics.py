@@ -30,8 +30,8 @@ async def _percentiles(session, db: Database, principal: Principal, filters: Log
     return p50, p95
 
 
-def _plan(filters: LogFilters, raw: bool) -> rollups.Plan | None:
-    return None if raw or not rollup_answers(filters) else rollups.plan(filters)
+def _plan(filters: LogFilters, raw: bool, days: bool = True) -> rollups.Plan | None:
+    return None if raw or not rollup_answers(filters) else rollups.plan(filters, days)
 
 
 async def overview(db: Database, principal: Principal, filters: LogFilters, raw: bool = False) -> dict[str, Any]:
@@ -77,7 +77,7 @@ async def timeseries(db: Database, principal: Principal, filters: LogFilters, bu
                      raw: bool = False) -> list[dict]:
     """Per bucket: total, errors, avg, p50 and p95 execution time, oldest first. Minute buckets
     (ranges up to 6 h on the overview) always come from raw rows: the rollups know only hours."""
-    if bucket in ("hour", "day") and (plan := _plan(filters, raw)) is not None:
+    if bucket in ("hour", "day") and (plan := _plan(filters, raw, days=bucket == "day")) is not None:
         return await rollups.timeseries(db, principal, plan, bucket, QUANTILES)
     b = dialect.time_bucket(db.dialect, WorkflowLog.executed_at, bucket)
     is_error = case((WorkflowLog.status == "ERROR", 1), else_=0)

@@ -28,6 +28,8 @@ from ...db.rollup_scheme import (
     AMOUNTS,
     CONF_COLUMNS,
     CONFIDENCE_BUCKETS,
+    DAY,
+    HOUR,
     ITER_COLUMNS,
     MAX_ITERATIONS_BUCKET,
     ROLLUP_COLUMNS,
@@ -36,40 +38,60 @@ from ...db.rollup_scheme import (
 )
 from ..access.principal import Principal
 from ..ingest.rollup_delta import Delta
-from .scope import LogFilters, scoped_rollup_select, scoped_select
+from .scope import LogFilters, Segment, scoped_rollup_select, scoped_select
 
 _HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
 _RAW_VALUES = [WorkflowLog.__table__.c[c] for c in ROLLUP_COLUMNS]
 _CONF0, _ITER0 = AMOUNTS.index("c0"), AMOUNTS.index("i0")
 
 
 @dataclass(frozen=True)
 class Plan:
-    hours: LogFilters  # since/until on whole UTC hours: read from the rollups
+    base: LogFilters  # the filters without their time bounds
+    segments: tuple[Segment, ...]  # read from the rollups: whole days, whole hours
     edges: tuple[LogFilters, ...]  # the ragged parts: read from raw rows
 
 
-def _ceil_hour(moment: datetime) -> datetime:
-    floor = hour_of(moment)
-    return floor if floor == moment else floor + _HOUR
+def _ceil(moment: datetime, period: str) -> datetime:
+    floor = _floor_period(moment, period)
+    return floor if floor == moment else floor + (_HOUR if period == HOUR else _DAY)
 
 
-def plan(filters: LogFilters) -> Plan | None:
-    """How to split `filters`' range, or None when no whole hour lies inside it (the raw path is
-    as cheap there) or the range reaches the ends of the calendar."""
+def _floor_period(moment: datetime, period: str) -> datetime:
+    hour = hour_of(moment)
+    return hour if period == HOUR else hour.replace(hour=0)
+
+
+def plan(filters: LogFilters, days: bool = True) -> Plan | None:
+    """How to split `filters`' range: whole days from day rows (unless days=False: the hourly
+    timeseries), the whole hours around them from hour rows, the rest from raw rows. None when no
+    whole hour lies inside the range (the raw path is as cheap there) or it reaches the calendar's ends."""
+    since, until = filters.since, filters.until
     try:
-        lo = _ceil_hour(filters.since) if filters.since else None
-        hi = hour_of(filters.until) if filters.until else None
+        h_lo = _ceil(since, HOUR) if since else None
+        h_hi = _floor_period(until, HOUR) if until else None
+        d_lo = _ceil(since, DAY) if since else None
+        d_hi = _floor_period(until, DAY) if until else None
     except OverflowError:
         return None
-    if lo is not None and hi is not None and lo >= hi:
+    if h_lo is not None and h_hi is not None and h_lo >= h_hi:
         return None
+    segments: list[Segment] = []
+    if days and not (d_lo is not None and d_hi is not None and d_lo >= d_hi):
+        segments.append((DAY, d_lo, d_hi))
+        if h_lo is not None and d_lo is not None and h_lo < d_lo:
+            segments.append((HOUR, h_lo, d_lo))
+        if h_hi is not None and d_hi is not None and d_hi < h_hi:
+            segments.append((HOUR, d_hi, h_hi))
+    else:
+        segments.append((HOUR, h_lo, h_hi))
     edges = []
-    if filters.since is not None and lo is not None and filters.since < lo:
-        edges.append(replace(filters, until=lo))
-    if filters.until is not None and hi is not None and hi < filters.until:
-        edges.append(replace(filters, since=hi))
-    return Plan(replace(filters, since=lo, until=hi), tuple(edges))
+    if since is not None and h_lo is not None and since < h_lo:
+        edges.append(replace(filters, until=h_lo))
+    if until is not None and h_hi is not None and h_hi < until:
+        edges.append(replace(filters, since=h_hi))
+    return Plan(replace(filters, since=None, until=None), tuple(segments), tuple(edges))
 
 
 async def _edge_delta(session, principal: Principal, edges: Sequence[LogFilters]) -> Delta:
@@ -111,10 +133,10 @@ def _add_hist(hist: dict[int, int], bucket: int, n: int) -> None:
 
 async def overview(db: Database, principal: Principal, p: Plan, quantiles: Sequence[float]) -> dict[str, Any]:
     r = LogRollup
-    per_key = scoped_rollup_select(principal, p.hours, r, r.category, r.no_category, r.status, func.sum(r.n),
+    per_key = scoped_rollup_select(principal, p.base, r, p.segments, r.category, r.no_category, r.status, func.sum(r.n),
                                    func.sum(r.exec_n), func.sum(r.exec_sum)).group_by(r.category, r.no_category, r.status)
     lat = LogLatencyRollup
-    latency = scoped_rollup_select(principal, p.hours, lat, lat.bucket, func.sum(lat.n)).group_by(lat.bucket)
+    latency = scoped_rollup_select(principal, p.base, lat, p.segments, lat.bucket, func.sum(lat.n)).group_by(lat.bucket)
     async with db.read() as session:
         rows = (await session.execute(per_key)).all()
         buckets = (await session.execute(latency)).all()
@@ -131,12 +153,14 @@ async def overview(db: Database, principal: Principal, p: Plan, quantiles: Seque
 
     for category, no_category, status, n, exec_n, exec_sum in rows:
         add(None if no_category else category, status, n, exec_n, exec_sum)
-    for (_, _, _, category, no_category, status), a in edges.main.items():
-        add(None if no_category else category, status, a[0], a[1], a[2])
+    for (_, period, _, _, category, no_category, status), a in edges.main.items():
+        if period == HOUR:  # the edges' Delta counts each row in its day too
+            add(None if no_category else category, status, a[0], a[1], a[2])
     for b, n in buckets:
         _add_hist(hist, b, n)
-    for (_, _, _, _, b), n in edges.latency.items():
-        _add_hist(hist, b, n)
+    for (_, period, _, _, _, b), n in edges.latency.items():
+        if period == HOUR:
+            _add_hist(hist, b, n)
     categories = sorted(((c, v) for c, v in cats.items() if v[0]), key=lambda cv: category_order(cv[0], cv[1][0]))
     total = sum(v[0] for _, v in categories)
     errors = sum(v[1] for _, v in categories)
@@ -171,11 +195,11 @@ def _floor(hour: datetime, bucket: str) -> datetime:
 
 async def timeseries(db: Database, principal: Principal, p: Plan, bucket: str, quantiles: Sequence[float]) -> list[dict]:
     r, lat = LogRollup, LogLatencyRollup
-    t = dialect.time_bucket(db.dialect, r.hour, bucket).label("t")
-    lt = dialect.time_bucket(db.dialect, lat.hour, bucket).label("t")
-    per_bucket = scoped_rollup_select(principal, p.hours, r, t, r.status, func.sum(r.n), func.sum(r.exec_n),
+    t = dialect.time_bucket(db.dialect, r.start, bucket).label("t")
+    lt = dialect.time_bucket(db.dialect, lat.start, bucket).label("t")
+    per_bucket = scoped_rollup_select(principal, p.base, r, p.segments, t, r.status, func.sum(r.n), func.sum(r.exec_n),
                                       func.sum(r.exec_sum)).group_by(t, r.status)
-    latency = scoped_rollup_select(principal, p.hours, lat, lt, lat.bucket, func.sum(lat.n)).group_by(lt, lat.bucket)
+    latency = scoped_rollup_select(principal, p.base, lat, p.segments, lt, lat.bucket, func.sum(lat.n)).group_by(lt, lat.bucket)
     async with db.read() as session:
         rows = (await session.execute(per_bucket)).all()
         buckets = (await session.execute(latency)).all()
@@ -194,12 +218,14 @@ async def timeseries(db: Database, principal: Principal, p: Plan, bucket: str, q
 
     for moment, status, n, exec_n, exec_sum in rows:
         add(_as_utc(moment), status, n, exec_n, exec_sum)
-    for (_, hour, _, _, _, status), a in edges.main.items():
-        add(_floor(hour, bucket), status, a[0], a[1], a[2])
+    for (_, period, hour, _, _, _, status), a in edges.main.items():
+        if period == HOUR:
+            add(_floor(hour, bucket), status, a[0], a[1], a[2])
     for moment, b, n in buckets:
         _add_hist(at(_as_utc(moment))[4], b, n)
-    for (_, hour, _, _, b), n in edges.latency.items():
-        _add_hist(at(_floor(hour, bucket))[4], b, n)
+    for (_, period, hour, _, _, b), n in edges.latency.items():
+        if period == HOUR:
+            _add_hist(at(_floor(hour, bucket))[4], b, n)
     out = []
     for moment in sorted(series):
         total, errors, exec_sum, exec_n, hist = series[moment]
@@ -216,7 +242,7 @@ async def distributions(db: Database, principal: Principal, p: Plan) -> tuple[di
     """Confidence and iterations counts per outcome (True: error), for metrics.distributions to shape."""
     r = LogRollup
     sums = [func.sum(r.__table__.c[c]) for c in CONF_COLUMNS + ITER_COLUMNS]
-    query = scoped_rollup_select(principal, p.hours, r, r.status, *sums).group_by(r.status)
+    query = scoped_rollup_select(principal, p.base, r, p.segments, r.status, *sums).group_by(r.status)
     async with db.read() as session:
         rows = (await session.execute(query)).all()
         edges = await _edge_delta(session, principal, p.edges)
@@ -233,5 +259,6 @@ async def distributions(db: Database, principal: Principal, p: Plan) -> tuple[di
     for status, *values in rows:
         add(status, values)
     for key, a in edges.main.items():
-        add(key[5], a[_CONF0:_CONF0 + CONFIDENCE_BUCKETS] + a[_ITER0:_ITER0 + MAX_ITERATIONS_BUCKET + 1])
+        if key[1] == HOUR:
+            add(key[6], a[_CONF0:_CONF0 + CONFIDENCE_BUCKETS] + a[_ITER0:_ITER0 + MAX_ITERATIONS_BUCKET + 1])
     return conf, iters

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 
 from ...db.models import LogLatencyRollup, LogRollup, WorkflowLog
 from ..access.principal import Principal
@@ -75,15 +76,22 @@ def rollup_answers(filters: LogFilters) -> bool:
     return filters.category is None and filters.ticket_id is None
 
 
-def scoped_rollup_select(principal: Principal, filters: LogFilters, table: type[LogRollup] | type[LogLatencyRollup],
-                         *columns: Any) -> Select:
-    """SELECT columns FROM a rollup table limited to the caller's scope, like scoped_select.
+# One stretch of rollup rows: (period, first start, end) with None for unbounded; hour periods start
+# and end on whole UTC hours, day periods on whole UTC days.
+Segment = tuple[str, datetime | None, datetime | None]
 
-    since/until here are whole UTC hours (the rollup's `hour` is the start of one): the caller reads
-    the ragged edges of a range from raw rows (services/read/rollups.py). Filters no rollup can answer
-    are refused rather than ignored, so a mistaken caller fails instead of over-counting."""
+
+def scoped_rollup_select(principal: Principal, filters: LogFilters, table: type[LogRollup] | type[LogLatencyRollup],
+                         segments: Sequence[Segment], *columns: Any) -> Select:
+    """SELECT columns FROM a rollup table limited to the caller's scope, like scoped_select, over
+    the rows of `segments` (services/read/rollups.py plans them; the ragged edges of a range come
+    from raw rows). The time range is the segments', never filters.since/until. Filters no rollup
+    can answer, and bounds that are not whole periods, are refused rather than ignored, so a mistaken
+    caller fails instead of over-counting."""
     if not rollup_answers(filters):
         raise ValueError("the rollups cannot answer a category or ticket filter")
+    if filters.since is not None or filters.until is not None or not segments:
+        raise ValueError("rollup reads take their time range from segments")
     query = select(*columns)
     condition = scope_condition(table.client_id, principal, filters.client_id)
     if condition is not None:
@@ -92,14 +100,23 @@ def scoped_rollup_select(principal: Principal, filters: LogFilters, table: type[
         query = query.where(table.status == filters.status.upper())
     if filters.environment:
         query = query.where(table.environment == filters.environment)
-    for bound in (filters.since, filters.until):
-        if bound is not None and bound.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0) != bound:
-            raise ValueError("rollup bounds are whole hours")
-    if filters.since:
-        query = query.where(table.hour >= filters.since)
-    if filters.until:
-        query = query.where(table.hour < filters.until)
-    return query
+    stretches = []
+    for period, lo, hi in segments:
+        terms = [table.period == period]
+        for bound in (lo, hi):
+            if bound is not None and bound != _period_start(bound, period):
+                raise ValueError(f"rollup bounds are whole {period}s")
+        if lo is not None:
+            terms.append(table.start >= lo)
+        if hi is not None:
+            terms.append(table.start < hi)
+        stretches.append(and_(*terms))
+    return query.where(or_(*stretches))
+
+
+def _period_start(moment: datetime, period: str) -> datetime:
+    hour = moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return hour if period == "hour" else hour.replace(hour=0)
 
 
 def resolve_log_id(ids: PublicIds, principal: Principal, ref: str, field: str = "log_id") -> int | None:

@@ -19,7 +19,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('log_rollups',
     sa.Column('client_id', sa.String(length=63), nullable=False),
-    sa.Column('hour', _types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('period', sa.String(length=4), nullable=False),
+    sa.Column('start', _types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('environment', sa.String(length=32), nullable=False),
     sa.Column('category', sa.String(length=128), nullable=False),
     sa.Column('no_category', sa.Boolean(), nullable=False),
@@ -28,20 +29,24 @@ def upgrade() -> None:
     sa.Column('exec_n', sa.BigInteger(), nullable=False),
     sa.Column('exec_sum', sa.Double(), nullable=False),
     *[sa.Column(c, sa.BigInteger(), nullable=False) for c in CONF_COLUMNS + ITER_COLUMNS],
-    sa.PrimaryKeyConstraint('client_id', 'hour', 'environment', 'category', 'no_category', 'status',
-                            name=op.f('pk_log_rollups'))
+    sa.PrimaryKeyConstraint('client_id', 'period', 'start', 'environment', 'category', 'no_category', 'status',
+                            name=op.f('pk_log_rollups')),
+    sqlite_with_rowid=False,
     )
-    op.create_index('ix_log_rollups_hour', 'log_rollups', ['hour'], unique=False)
+    op.create_index('ix_log_rollups_period_start', 'log_rollups', ['period', 'start'], unique=False)
     op.create_table('log_latency_rollups',
     sa.Column('client_id', sa.String(length=63), nullable=False),
-    sa.Column('hour', _types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('period', sa.String(length=4), nullable=False),
+    sa.Column('start', _types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('environment', sa.String(length=32), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('bucket', sa.Integer(), nullable=False),
     sa.Column('n', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('client_id', 'hour', 'environment', 'status', 'bucket', name=op.f('pk_log_latency_rollups'))
+    sa.PrimaryKeyConstraint('client_id', 'period', 'start', 'environment', 'status', 'bucket',
+                            name=op.f('pk_log_latency_rollups')),
+    sqlite_with_rowid=False,
     )
-    op.create_index('ix_log_latency_rollups_hour', 'log_latency_rollups', ['hour'], unique=False)
+    op.create_index('ix_log_latency_rollups_period_start', 'log_latency_rollups', ['period', 'start'], unique=False)
     # The backfill is the same INSERT ... SELECT ... GROUP BY as `logger-app rollups rebuild`: one
     # definition of how a log is bucketed (db/rollup_scheme.py), in the same transaction as the DDL.
     bind = op.get_bind()
@@ -50,7 +55,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index('ix_log_latency_rollups_hour', table_name='log_latency_rollups')
+    op.drop_index('ix_log_latency_rollups_period_start', table_name='log_latency_rollups')
     op.drop_table('log_latency_rollups')
-    op.drop_index('ix_log_rollups_hour', table_name='log_rollups')
+    op.drop_index('ix_log_rollups_period_start', table_name='log_rollups')
     op.drop_table('log_rollups')
