@@ -5,9 +5,10 @@ Times one writer transaction (insert_logs + commit, as services/ingest/writer.py
 
   logs only           insert_logs, no rollups (the writer before issue 11)
   + rollups           insert_logs + apply_rollups: the chosen design, the histogram as a child
-                      table (client, hour, environment, status, bucket) -> n
+                      table (client, period, start, environment, status, bucket) -> n
   + wide histogram    the alternative: the same rollup row with one integer column per histogram
-                      bucket (460 columns: 1 ms .. 1 day at 4 %), summed in the same upsert
+                      bucket (460 columns: 1 ms .. 1 day at 4 %), one row per (client, period,
+                      start, environment, status), summed in one upsert
 
     .venv/bin/python bench/rollup_upsert.py --db sqlite [--reps 40]
     .venv/bin/python bench/rollup_upsert.py --db postgresql [--reps 40]
@@ -63,16 +64,19 @@ def batch(rng: random.Random, n: int) -> list[dict]:
 
 
 async def wide_upsert(conn, dialect, rows: list[dict]) -> None:
-    await apply_rollups(conn, dialect, rows)  # the counts, confidence, iterations as chosen ...
+    delta = Delta().add(rows)
+    delta.latency = {}
+    await delta.apply(conn, dialect)  # the counts, confidence, iterations as chosen ...
     sums: dict[tuple, list[int]] = {}
     for r in rows:  # ... but the histogram in one wide row per key instead of the child table
         if r["execution_time_seconds"] is None:
             continue
-        key = (r["client_id"], hour_of(r["executed_at"]), r["environment"], r["status"])
-        h = sums.setdefault(key, [0] * WIDE_BUCKETS)
-        h[min(max(latency_bucket(r["execution_time_seconds"]) - WIDE_OFFSET, 0), WIDE_BUCKETS - 1)] += 1
+        hour = hour_of(r["executed_at"])
+        for start in (hour, hour.replace(hour=0)):  # hour and day rows, as the chosen design keeps
+            h = sums.setdefault((r["client_id"], start, r["environment"], r["status"]), [0] * WIDE_BUCKETS)
+            h[min(max(latency_bucket(r["execution_time_seconds"]) - WIDE_OFFSET, 0), WIDE_BUCKETS - 1)] += 1
     params = [(*k, *h) for k, h in sorted(sums.items())]
-    await upsert_add_rows(dialect, conn, WIDE, WIDE_KEY, WIDE_COLS, params)
+    await upsert_add_rows(dialect, conn, [(WIDE, WIDE_KEY, WIDE_COLS, params)])
 
 
 async def run(url: str, reps: int) -> None:

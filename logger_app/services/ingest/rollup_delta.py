@@ -90,10 +90,7 @@ class Delta:
         # A key whose changes cancel out (an update that moved nothing) costs no statement.
         main = [(*k, *a) for k, a in sorted(self.main.items()) if any(a)]
         latency = [(*k, n) for k, n in sorted(self.latency.items()) if n]
-        if main:
-            await upsert_add_rows(dialect, conn, _MAIN, KEY, AMOUNTS, main)
-        if latency:
-            await upsert_add_rows(dialect, conn, _LATENCY, LATENCY_KEY, ("n",), latency)
+        await upsert_add_rows(dialect, conn, [(_MAIN, KEY, AMOUNTS, main), (_LATENCY, LATENCY_KEY, ("n",), latency)])
 
 
 async def apply_rollups(conn: AsyncConnection, dialect: Dialect, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> None:
