@@ -226,3 +226,43 @@ async def test_migration_backfills_a_populated_database(tmp_path, pg_database_ur
     finally:
         if not database_url.startswith("sqlite"):
             await admin_sql(pg_database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_the_overview_page_reads_rollups_and_only_the_ragged_edges_raw(api, make_key, runtime, monkeypatch):
+    """What pages/overview.py load() asks for, for the ranges whose charts are hourly or daily: no
+    raw-path aggregate runs, and every raw read is an edge of at most one hour."""
+    from logger_app.pages import overview as page
+    from logger_app.services.read import rollups
+
+    await store(api, await make_key("acme"), random_logs(random.Random(5), 200, days=40))
+
+    def no_raw_aggregate(*args, **kwargs):
+        raise AssertionError("a raw-path percentile aggregate ran")
+
+    monkeypatch.setattr(metrics.dialect, "percentiles", no_raw_aggregate)
+    raw_reads: list[LogFilters] = []
+    real_scoped_select = rollups.scoped_select
+
+    def recording(principal, filters, *columns):
+        raw_reads.append(filters)
+        return real_scoped_select(principal, filters, *columns)
+
+    monkeypatch.setattr(rollups, "scoped_select", recording)
+    for principal in (Principal.admin(), Principal.for_client("acme")):
+        for range_ in ("24h", "7d", "30d"):
+            raw_reads.clear()
+            data = await page.load(runtime, principal, page.OverviewState(range=range_))
+            assert data["current"]["total"] > 0, range_
+            assert raw_reads and all(f.until - f.since <= timedelta(hours=1) for f in raw_reads), range_
+
+
+async def test_extreme_execution_times_stay_answerable(api, make_key):
+    """The largest double, the smallest, zero: every value has a bucket, and no bucket reads back as inf."""
+    key = await make_key("acme")
+    logs = [{"ticket_id": f"X-{i}", "status": "SUCCESS", "execution_time_seconds": v,
+             "executed_at": (NOW - timedelta(hours=3)).isoformat()} for i, v in enumerate([1.7976931348623157e308, 5e-324, 0, 1e-9])]
+    await store(api, key, logs)
+    r = await api.get("/api/v1/metrics/overview", headers=H(key))
+    assert r.status_code == 200 and r.json()["total"] == 4
+    assert r.json()["p95_execution_time_seconds"] == pytest.approx(1.7976931348623157e308 * 0.85, rel=MAX_RELATIVE_ERROR)  # rank 2.85 of 4
+    assert (await api.get("/api/v1/metrics/timeseries", params={"bucket": "day"}, headers=H(key))).status_code == 200

@@ -16,6 +16,7 @@ Demo-like traffic (0.3-25 s) uses ~110 buckets; anything from 1 ms to 1 day fits
 from __future__ import annotations
 
 import math
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -60,8 +61,8 @@ def bucket_value(bucket: int) -> float:
         return 0.0
     try:
         return 2 * math.exp(bucket * LOG_GAMMA) / (GAMMA + 1)
-    except OverflowError:  # the last bucket below the largest double
-        return math.inf
+    except OverflowError:  # the last bucket, holding values up to the largest double: never inf (not JSON)
+        return sys.float_info.max
 
 
 def confidence_bucket(confidence: float) -> int:

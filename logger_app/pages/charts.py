@@ -23,8 +23,10 @@ def safe_label(value: Any, limit: int = 40) -> str:
 
 
 def bucket_for(start: datetime, end: datetime) -> str:
+    """Minutes up to 6 h (at most 360 points, from raw rows: the rollups know hours), hours up to
+    8 days, days beyond (both from the rollups, docs/ROLLUPS.md)."""
     span = end - start
-    if span <= timedelta(hours=2):
+    if span <= timedelta(hours=6):
         return "minute"
     if span <= timedelta(days=8):
         return "hour"
