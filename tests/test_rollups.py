@@ -107,6 +107,12 @@ async def rollup_table(db) -> tuple[dict, dict]:
     return main, lat
 
 
+async def empty_rollup_rows(db) -> int:
+    async with db.read() as s:
+        return sum([(await s.execute(select(func.count()).select_from(t).where(t.n == 0))).scalar_one()
+                    for t in (LogRollup, LogLatencyRollup)])
+
+
 def same_tables(a: tuple[dict, dict], b: tuple[dict, dict]) -> bool:
     if a[1] != b[1] or a[0].keys() != b[0].keys():
         return False
@@ -126,14 +132,20 @@ async def test_rollups_answer_like_raw_rows_through_ingest_deletes_prune_and_reb
         await store(api, keys[c], random_logs(rng, rng.randint(150, 400)))
     await assert_same_answers(db, rng)
 
-    # Admin deletes: one log, one ticket's runs.
+    # Admin deletes: one log, one ticket's runs (the only logs of their category).
+    await store(api, keys["acme"], [{**g, "ticket_id": "ERASE-ME", "category": "secret-category"} for g in random_logs(rng, 3)])
     admin_key = await make_key(None)
     page = (await api.get("/api/v1/logs", params={"limit": 20}, headers=H(admin_key))).json()["items"]
     for item in page[:5]:
         assert (await api.delete(f"/api/v1/logs/{item['id']}", headers=H(admin_key))).status_code == 200
     r = await api.delete("/api/v1/logs", params={"client_id": "acme", "ticket_id": "T-1"}, headers=H(admin_key))
     assert r.status_code == 200
+    r = await api.delete("/api/v1/logs", params={"client_id": "acme", "ticket_id": "ERASE-ME"}, headers=H(admin_key))
+    assert r.json()["deleted"] == 3
+    async with db.read() as s:
+        assert (await s.execute(select(func.count()).select_from(LogRollup).where(LogRollup.category == "secret-category"))).scalar_one() == 0
     await assert_same_answers(db, rng)
+    assert await empty_rollup_rows(db) == 0  # nothing of a deleted log stays behind (PRIVACY.md)
 
     incremental = await rollup_table(db)
     await rebuild(db)
@@ -143,8 +155,7 @@ async def test_rollups_answer_like_raw_rows_through_ingest_deletes_prune_and_reb
     # Prune cuts through an hour (the cutoff is now minus 2 days, to the microsecond).
     assert await retention.prune(db, 2) > 0
     await assert_same_answers(db, rng)
-    async with db.read() as s:
-        assert (await s.execute(select(func.count()).select_from(LogRollup).where(LogRollup.n == 0))).scalar_one() == 0
+    assert await empty_rollup_rows(db) == 0
     pruned = await rollup_table(db)
     await rebuild(db, "acme")
     assert same_tables(await rollup_table(db), pruned)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import delete, insert, select
 
 from ..db.engine import Database
-from ..db.models import AuditEvent, LogLatencyRollup, LogRollup, WorkflowLog
+from ..db.models import AuditEvent, WorkflowLog
 from ..db.rollup_scheme import ROLLUP_COLUMNS
 from ..db.types import utcnow
 from .access.principal import Principal
@@ -22,8 +22,8 @@ _ROLLUP_VALUES = [WorkflowLog.__table__.c[c] for c in ROLLUP_COLUMNS]
 
 async def _delete_rows(db: Database, conn, condition) -> int:
     """DELETE the logs matching `condition` and take exactly the deleted rows out of the rollups, in
-    `conn`'s transaction. RETURNING rather than a SELECT first: on PostgreSQL two deletes racing for
-    one row would both have read it, and both subtracted it."""
+    `conn`'s transaction (rollup rows left empty go too). RETURNING rather than a SELECT first: on
+    PostgreSQL two deletes racing for one row would both have read it, and both subtracted it."""
     deleted = (await conn.execute(delete(WorkflowLog).where(condition).returning(*_ROLLUP_VALUES))).all()
     if deleted:
         await apply_rollups(conn, db.dialect, [r._mapping for r in deleted], -1)
@@ -45,11 +45,6 @@ async def prune(db: Database, days: int) -> int:
         total += len(ids)
         if len(ids) < CHUNK:
             break
-    if total:
-        # Hours that lost all their logs: rows of zeros answer nothing, and would pile up forever.
-        async with db.writer.begin() as conn:
-            await conn.execute(delete(LogRollup).where(LogRollup.n == 0))
-            await conn.execute(delete(LogLatencyRollup).where(LogLatencyRollup.n == 0))
     return total
 
 

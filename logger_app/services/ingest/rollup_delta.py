@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timezone
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, delete, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...db.dialect import Dialect, upsert_add_rows
@@ -91,6 +91,14 @@ class Delta:
         main = [(*k, *a) for k, a in sorted(self.main.items()) if any(a)]
         latency = [(*k, n) for k, n in sorted(self.latency.items()) if n]
         await upsert_add_rows(dialect, conn, [(_MAIN, KEY, AMOUNTS, main), (_LATENCY, LATENCY_KEY, ("n",), latency)])
+        # Rows a removal may have emptied go, so a deleted log leaves nothing of its own behind
+        # (its category text, an erasure request's ticket; PRIVACY.md). Only after removals: the
+        # writer's path never runs this.
+        for table, key, keys in ((_MAIN, KEY, [k for k, a in self.main.items() if a[0] < 0]),
+                                 (_LATENCY, LATENCY_KEY, [k for k, n in self.latency.items() if n < 0])):
+            for start in range(0, len(keys), 500):
+                columns = tuple_(*(table.c[c] for c in key))
+                await conn.execute(delete(table).where(table.c.n == 0, columns.in_(keys[start:start + 500])))
 
 
 async def apply_rollups(conn: AsyncConnection, dialect: Dialect, rows: Iterable[Mapping[str, Any]], sign: int = 1) -> None:
