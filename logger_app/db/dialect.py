@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from enum import StrEnum
@@ -27,6 +28,7 @@ from sqlalchemy import Float, Integer, Select, Table, and_, case, cast, func, or
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
@@ -240,6 +242,20 @@ def _pg_upsert_sql(shape: tuple[tuple[Table, tuple[str, ...], tuple[str, ...]], 
                           + _on_conflict(table, keys, amounts))
     ctes = ", ".join(f"u{i} AS ({sql})" for i, sql in enumerate(statements[:-1]))
     return (f"WITH {ctes} " if ctes else "") + statements[-1]
+
+
+def ensure_sqlite_math(sync_conn: Any) -> None:
+    """The rollup backfill buckets with ln() and ceil(), which SQLite has only when built with
+    SQLITE_ENABLE_MATH_FUNCTIONS (3.35+; Python's usual builds are): without them, register
+    Python's, which call the same libm functions the writer's bucketing does."""
+    if Dialect.of(sync_conn) is not Dialect.SQLITE:
+        return
+    try:
+        sync_conn.exec_driver_sql("SELECT ln(2.0), ceil(1.5)")
+    except DBAPIError:
+        raw = sync_conn.connection.dbapi_connection
+        raw.create_function("ln", 1, math.log, deterministic=True)
+        raw.create_function("ceil", 1, math.ceil, deterministic=True)
 
 
 def period_floor(dialect: Dialect, column: Any, period: str) -> Any:

@@ -22,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...db.dialect import Dialect, upsert_add_rows
+from ...db.dialect import Dialect, ensure_sqlite_math, upsert_add_rows
 from ...db.engine import Database
 from ...db.models import LogLatencyRollup, LogRollup
 from ...db.rollup_scheme import (
@@ -116,6 +116,7 @@ async def rebuild(db: Database, client_id: str | None = None) -> int:
     """Recompute the rollups of one client (or all) from its logs in one transaction; the number of
     rollup rows written. Ingest into the rebuilt rollups waits until it commits (rebuild_statements)."""
     async with db.writer.begin() as conn:
+        await conn.run_sync(ensure_sqlite_math)
         written = 0
         for statement in rebuild_statements(db.dialect, client_id):
             result = await conn.execute(statement)

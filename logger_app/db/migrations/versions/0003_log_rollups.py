@@ -7,7 +7,7 @@ from alembic import op
 import sqlalchemy as sa
 
 from logger_app.db import types as _types
-from logger_app.db.dialect import Dialect
+from logger_app.db.dialect import Dialect, ensure_sqlite_math
 from logger_app.db.rollup_scheme import CONF_COLUMNS, ITER_COLUMNS, rebuild_statements
 
 revision = '0003_rollups'
@@ -50,6 +50,7 @@ def upgrade() -> None:
     # The backfill is the same INSERT ... SELECT ... GROUP BY as `logger-app rollups rebuild`: one
     # definition of how a log is bucketed (db/rollup_scheme.py), in the same transaction as the DDL.
     bind = op.get_bind()
+    ensure_sqlite_math(bind)
     for statement in rebuild_statements(Dialect.of(bind)):
         bind.execute(statement)
 
