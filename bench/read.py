@@ -188,14 +188,14 @@ async def deep_cursor(db, ids, principal, client: str | None, depth: int) -> str
     return encode_cursor(ids, when, log_id)
 
 
-def check_disk(path: str, n: int) -> None:
+def check_disk(path: str, n: int, hint: str = "use --path on a bigger disk, or a smaller --n") -> None:
     """Refuse to start a load the disk cannot hold (a full disk mid-load helps nobody)."""
     need = n * BYTES_PER_LOG * DISK_MARGIN
     free = shutil.disk_usage(path).free
     print(f"  disk: {free / 2**30:.1f} GiB free at {path}, the load needs ~{need / 2**30:.1f} GiB")
     if free < need:
         sys.exit(f"not enough free disk for {n:,} logs at {path}: {free / 2**30:.1f} GiB free, "
-                 f"~{need / 2**30:.1f} GiB needed (use --path on a bigger disk, or a smaller --n)")
+                 f"~{need / 2**30:.1f} GiB needed ({hint})")
 
 
 async def pg_data_dir(url: str) -> str | None:
@@ -315,7 +315,7 @@ async def main_async(args) -> None:
             await upgrade(url)
             data_dir = await pg_data_dir(url)
             if data_dir:
-                check_disk(data_dir, args.n)
+                check_disk(data_dir, args.n, "free space on the PostgreSQL server's disk, or a smaller --n")
             else:
                 print("  disk: the PostgreSQL data directory is not readable here; free space not checked")
             print(f"loading {args.n:,} logs into PostgreSQL ({args.pg_name}) with COPY")
