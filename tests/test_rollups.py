@@ -277,3 +277,36 @@ async def test_extreme_execution_times_stay_answerable(api, make_key):
     assert r.status_code == 200 and r.json()["total"] == 4
     assert r.json()["p95_execution_time_seconds"] == pytest.approx(1.7976931348623157e308 * 0.85, rel=MAX_RELATIVE_ERROR)  # rank 2.85 of 4
     assert (await api.get("/api/v1/metrics/timeseries", params={"bucket": "day"}, headers=H(key))).status_code == 200
+
+
+async def test_an_update_moves_a_log_between_rollup_rows(api, make_key, runtime):
+    """The update path (a trace arriving over several exports replaces its row): -old +new in the
+    same transaction keeps the rollups equal to a rebuild, whatever changed (hour, day, status,
+    category, times, confidence, iterations)."""
+    from sqlalchemy import update
+
+    from logger_app.db.rollup_scheme import ROLLUP_COLUMNS, as_row
+    from logger_app.services.ingest.rollup_delta import apply_rollup_changes
+
+    db = runtime.db
+    rng = random.Random(12)
+    await store(api, await make_key("acme"), random_logs(rng, 60))
+    cols = [WorkflowLog.__table__.c[c] for c in ROLLUP_COLUMNS]
+    async with db.writer.begin() as conn:
+        ids = list((await conn.execute(select(WorkflowLog.id).order_by(WorkflowLog.id).limit(12))).scalars())
+        for n, log_id in enumerate(ids):
+            old = as_row((await conn.execute(select(*cols).where(WorkflowLog.id == log_id).with_for_update())).one())
+            new = {**old, "status": "ERROR" if old["status"] == "SUCCESS" else "SUCCESS",
+                   "category": rng.choice(CATEGORIES), "execution_time_seconds": rng.choice([None, 0.0, rng.uniform(0, 90)]),
+                   "confidence": rng.choice([None, rng.random()]), "iterations": rng.choice([None, rng.randint(0, 30)]),
+                   "executed_at": old["executed_at"] - timedelta(hours=rng.choice([0, 1, 30]), minutes=rng.randint(0, 59))}
+            if n % 4 == 0:
+                new = dict(old)  # an export that changed nothing the rollups count: no statement at all
+            await conn.execute(update(WorkflowLog).where(WorkflowLog.id == log_id).values(
+                **{k: v for k, v in new.items() if k != "client_id"}))
+            await apply_rollup_changes(conn, db.dialect, added=[new], removed=[old])
+    await assert_same_answers(db, rng, ranges=15)
+    assert await empty_rollup_rows(db) == 0
+    kept = await rollup_table(db)
+    await rebuild(db)
+    assert same_tables(await rollup_table(db), kept)
