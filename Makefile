@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint venv venv-test migrate demo clean
+.PHONY: run test lint screenshots venv venv-test migrate demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: venv
 # Lint and types first (seconds), then the suite.
 test: venv-test lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Refresh the README's screenshots (docs/screenshots/) from the browser tests.
+screenshots: venv-test
+	LOGGER_REQUIRE_BROWSER=1 LOGGER_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/test_browser_e2e.py
 
 lint: venv-test
 	$(VENV)/bin/ruff check .

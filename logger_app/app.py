@@ -8,11 +8,13 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from starlette.routing import Match, Mount
 
 from . import __version__
-from .api import routes_health, routes_ingest, routes_read
+from .api import routes_docs, routes_health, routes_ingest, routes_otlp, routes_read
 from .api.errors import envelope, install_error_handlers
 from .config import Settings, get_settings
+from .edge.access_log import AccessLog
 from .edge.middleware import EdgeMiddleware, PageMiddleware
 from .edge.proxies import TrustedProxies
 from .runtime import Runtime
@@ -38,22 +40,50 @@ def create_api(settings: Settings | None = None, *, runtime: Runtime | None = No
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="Central Logger", version=__version__, description=API_DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Central Logger", version=__version__, description=API_DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served from local assets by routes_docs
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_middleware(EdgeMiddleware, proxies=TrustedProxies(settings.trusted_proxies))
+    app.add_middleware(EdgeMiddleware, proxies=TrustedProxies(settings.trusted_proxies),
+                       access_log=AccessLog(every_request=settings.access_log))
     app.include_router(routes_ingest.router)
     app.include_router(routes_read.router)
     app.include_router(routes_health.router)
+    app.include_router(routes_otlp.router)
+    routes_docs.install(app)
 
     app.openapi = lambda: _openapi(app)
 
     @app.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def api_not_found(request: Request):
         # Without this, NiceGUI (mounted at /) would answer unknown API paths with an HTML page.
+        # This route matches every method, so Starlette's own 405 never fires: a path that exists
+        # with other methods is answered here, with Allow (RFC 9110).
+        allowed = _methods_for(app, request.scope)
+        if allowed:
+            return envelope(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}",
+                            headers={"Allow": ", ".join(sorted(allowed))})
         return envelope(404, "not_found", f"no API route {request.url.path}")
 
     return app
+
+
+CANDIDATE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods_for(app: FastAPI, scope: dict) -> set[str]:
+    """The methods our API routes (not the catch-all) answer on the scope's path: asked of the
+    router's own matching, which also sees routes inside included routers."""
+    methods: set[str] = set()
+    for method in CANDIDATE_METHODS:
+        probe = {**scope, "method": method}
+        for route in app.router.routes:
+            if isinstance(route, Mount) or getattr(route, "path", None) == "/api/{path:path}":
+                continue  # NiceGUI is mounted at / (it would match everything), and this route itself
+            if route.matches(probe)[0] is Match.FULL:
+                methods.add(method)
+                break
+    return methods
 
 
 def _openapi(app: FastAPI) -> dict:
@@ -69,7 +99,7 @@ def _openapi(app: FastAPI) -> dict:
     for path, operations in schema["paths"].items():
         for operation in operations.values():
             operation.get("responses", {}).pop("422", None)
-            if path.startswith("/api/"):
+            if path.startswith("/api/") or path == "/v1/traces":
                 operation["security"] = [{"ApiKey": []}]
     schema["components"] = schema.get("components", {})
     schema["components"]["securitySchemes"] = {

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     cd.add_argument("id")
     ce = client.add_parser("enable")
     ce.add_argument("id")
+    cr = client.add_parser("rename", help="change the display name")
+    cr.add_argument("id")
+    cr.add_argument("name")
 
     key = sub.add_parser("key", help="manage API keys").add_subparsers(dest="action", required=True)
     kc = key.add_parser("create")
@@ -76,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        # getpass without a terminal dies in termios; say what to do instead.
+        raise ServiceError("no terminal to ask for the password on: pipe it in with --password-stdin")
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Repeat: "):
         raise ServiceError("passwords do not match")
@@ -102,6 +108,9 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
     elif cmd == "client" and action == "list":
         for c in await clients.list_clients(db):
             _row(c.id, c.name, _state(c.disabled), _fmt(c.created_at))
+    elif cmd == "client" and action == "rename":
+        await clients.rename_client(db, args.id, args.name)
+        print(f"renamed client {args.id}")
     elif cmd == "client" and action in ("disable", "enable"):
         await accounts.set_client_disabled(db, args.id, action == "disable")
         print(f"{action}d client {args.id}")
@@ -122,6 +131,9 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
             _row(k.prefix, k.client_id or "(admin)", "revoked" if k.revoked_at else "active", k.label,
                  f"last used {_fmt(k.last_used_at)}")
     elif cmd == "user" and action == "create":
+        if args.role == "client" and not args.client:
+            raise ServiceError("a client user needs a client: give --client CLIENT_ID")
+        users.check_new_user(args.name, args.role, args.client)  # before asking for a password
         u = await users.create_user(db, args.name, _read_password(args.password_stdin), args.role, args.client)
         print(f"created {u.role} user {u.username}")
     elif cmd == "user" and action == "list":
@@ -184,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             asyncio.run(_with_db(lambda db: _run(args, db)))
     except ServiceError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {exc.message}", file=sys.stderr)  # one line; the message states the rule
         return 1
     except (OSError, ConnectionError) as exc:
         print(f"error: cannot reach the database ({type(exc).__name__})", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Key names whose values are redacted at any depth (PRIVACY.md): equal to or ending with these.
@@ -25,12 +25,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOGGER_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./data/logger.db"
+    # A streaming replica of the PostgreSQL primary for dashboard and read-API queries (empty: none).
+    read_database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
     storage_secret: str | None = None
     admin_password: str | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_batch_items: int = Field(default=1000, ge=1)
+    # POST /v1/traces (OTLP): the largest body, after gzip inflation (bounded: a bomb stops here).
+    # The SDK's batches of 512 spans are ~0.1-1 MiB; 16 MiB leaves room for big prompts in attributes.
+    otlp_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     db_timeout_seconds: float = Field(default=5.0, gt=0)
     # A request body must arrive within this, so a client trickling bytes cannot hold a slot forever.
     body_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -38,6 +43,8 @@ class Settings(BaseSettings):
     # Comma-separated IPs/CIDR networks of reverse proxies whose X-Forwarded-* headers are believed
     # (client IP for the login throttle, scheme, prefix). Empty: no one's.
     trusted_proxies: str = ""
+    # One console line per request (edge/access_log.py): non-2xx always; every request when true.
+    access_log: bool = False
     # Ingest requests (POST /api/v1/logs, /logs/batch) per second per API key, per process (0 = off);
     # over it: 429 with Retry-After.
     rate_limit_per_key: float = Field(default=0, ge=0)
@@ -64,6 +71,12 @@ class Settings(BaseSettings):
 
         parse_networks(value)  # a typo here would silently trust no one (or the wrong one)
         return value
+
+    @model_validator(mode="after")
+    def _replica_needs_postgres(self) -> Settings:
+        if self.read_database_url and not all(u.startswith("postgresql") for u in (self.database_url, self.read_database_url)):
+            raise ValueError("LOGGER_READ_DATABASE_URL is a PostgreSQL replica of a PostgreSQL LOGGER_DATABASE_URL")
+        return self
 
     def resolved_storage_secret(self) -> str:
         """The configured secret, or one generated once and kept in the data dir.

@@ -18,6 +18,7 @@ from .services.ingest.counters import IngestCounter
 from .services.ingest.pipeline import Ingestor
 from .services.ingest.redaction import Redactor
 from .services.ingest.writer import LogWriter
+from .services.otlp.ingest import OtlpIngestor
 from .services.public_ids import PublicIds
 from .services.retention import prune
 
@@ -54,7 +55,8 @@ PRUNE_EVERY_SECONDS = 24 * 3600
 class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.db: Database = create_database(settings.database_url, settings.db_timeout_seconds)
+        self.db: Database = create_database(settings.database_url, settings.db_timeout_seconds,
+                                             settings.read_database_url or None)
         self.keys = KeyAuthenticator(self.db, ttl=settings.key_cache_seconds, timeout=settings.db_timeout_seconds)
         self.writer = LogWriter(self.db, settings.db_timeout_seconds)
         self.counter = IngestCounter(self.db)
@@ -67,6 +69,7 @@ class Runtime:
         self.public_ids = PublicIds.from_secret(settings.resolved_storage_secret())
         self.ingestor = Ingestor(self.writer, self.counter, settings.max_batch_items, self.public_ids,
                                  redactor_from(settings))
+        self.otlp = OtlpIngestor(self.ingestor)  # POST /v1/traces: the same pipeline, one log per trace
         self._started = False
         self._lock = asyncio.Lock()
         self._housekeeping: asyncio.Task | None = None

@@ -14,13 +14,17 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.support.server import REPO, cli, create_client_key, start_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SHOTS = REPO / "docs" / "screenshots"
+# Test runs write screenshots to an ignored folder; `make screenshots` points this at docs/screenshots
+# to refresh the README's pictures (a test run must leave the checkout as it found it).
+SHOTS = Path(os.environ.get("LOGGER_SCREENSHOTS_DIR") or REPO / "build" / "screenshots")
+SHOTS.mkdir(parents=True, exist_ok=True)
 XSS = {
     "ticket_id": "<script>alert('ticket')</script>",
     "status": "ERROR",
@@ -244,6 +248,21 @@ def test_detail_waterfall_error_is_readable_in_both_themes_and_deep_links_work(b
         context.close()
 
 
+def test_a_deep_link_past_the_rendered_rows_renders_up_to_that_step(page, site):
+    """The waterfall renders 200 rows at first; a link to step 450 (e.g. from a chat message) still lands there."""
+    steps = [{"thought": f"Look up part {i}.", "action": "lookup", "action_input": {"part": i}, "observation": f"part {i} ok"}
+             for i in range(1, 501)]
+    log_id = _api(site["server"], site["acme"], "/api/v1/logs",
+                  {"ticket_id": "DEEP-450", "status": "SUCCESS", "payload": {"steps": steps}})["id"]
+    login(page, site["server"].url, "admin", "admin-password-for-tests")
+    page.goto(f"{site['server'].url}/logs/{log_id}#step-450")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'step-450'", timeout=15000)
+    assert page.locator("#step-450").inner_text().startswith("#450")
+    # And a link clicked later (the hash changes on an open page) works the same way.
+    page.evaluate("() => { location.hash = '#step-500'; }")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'step-500'", timeout=15000)
+
+
 FIXTURES = REPO / "tests" / "fixtures" / "traces"
 
 
@@ -281,3 +300,74 @@ def test_the_console_after_browser_sessions_shows_no_socket_ids(site):
     assert "client_id=" not in console and "tab_id=" not in console
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", console)
     assert "Traceback" not in console
+
+
+def test_api_docs_render_with_no_request_leaving_the_host(page, site):
+    """A self-hoster's machine may have no internet: /docs loads everything from the server."""
+    off_host: list[str] = []
+
+    def only_local(route):
+        if route.request.url.startswith(site["server"].url) or route.request.url.startswith(("blob:", "data:")):
+            route.continue_()
+        else:
+            off_host.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(site["server"].url + "/docs")
+    page.wait_for_selector(".opblock", timeout=20000)
+    assert page.locator("text=Store one workflow log").count() >= 1
+    assert off_host == []
+
+
+CHART_TEXT_JS = """() => {
+  const rgb = (s) => s.match(/[0-9.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                       return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const out = {texts: 0, worstContrast: 99, clipped: [], collisions: []};
+  for (const chart of document.querySelectorAll('.cl-chart')) {
+    const svg = chart.querySelector('svg');
+    if (!svg) continue;
+    const box = svg.getBoundingClientRect();
+    const bg = lum(rgb(getComputedStyle(chart.closest('.q-card')).backgroundColor));
+    const texts = [...svg.querySelectorAll('text')].filter((t) => t.textContent.trim());
+    const rects = texts.map((t) => t.getBoundingClientRect());
+    texts.forEach((t, i) => {
+      out.texts++;
+      const fg = lum(rgb(getComputedStyle(t).fill));
+      out.worstContrast = Math.min(out.worstContrast, (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05));
+      const r = rects[i];
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) out.clipped.push(t.textContent);
+    });
+    const legend = rects.map((r, i) => [r, i]).filter(([r]) => r.top < box.top + 26);
+    rects.forEach((r, i) => legend.forEach(([l, j]) => {
+      if (i !== j && r.top >= box.top + 26 && r.left < l.right && l.left < r.right && r.top < l.bottom && l.top < r.bottom)
+        out.collisions.push(texts[i].textContent + ' / ' + texts[j].textContent);
+    }));
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_overview_charts_are_legible_in_both_themes_with_no_clipped_or_colliding_labels(browser, site, scheme):
+    for i, category in enumerate(["billing", "refunds and returns", "shipping delays", "account access"]):
+        _api(site["server"], site["acme"], "/api/v1/logs", {"ticket_id": f"CHART-{scheme}-{i}", "status": "ERROR" if i % 2 else "SUCCESS",
+                                                            "category": category, "execution_time_seconds": 1.5 + i,
+                                                            "metrics": {"confidence": 0.5 + i / 10, "iterations": i + 1}})
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        login(page, site["server"].url, "admin", "admin-password-for-tests")
+        page.goto(site["server"].url + "/?range=24h")
+        page.wait_for_function("() => document.querySelectorAll('.cl-chart svg text').length > 20", timeout=15000)
+        page.wait_for_timeout(500)  # the last chart's layout pass
+        found = page.evaluate(CHART_TEXT_JS)
+        assert found["texts"] > 20
+        assert found["worstContrast"] >= 4.5, f"chart text contrast {found['worstContrast']:.2f} in {scheme} mode"
+        assert found["clipped"] == [], found["clipped"]
+        assert found["collisions"] == [], found["collisions"]
+        if scheme == "dark":
+            page.screenshot(path=str(SHOTS / "overview-dark.png"), full_page=True)
+    finally:
+        context.close()

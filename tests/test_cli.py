@@ -9,6 +9,9 @@ def test_client_and_key_lifecycle(cli):
     assert cli("client", "create", "acme", "--name", "ACME Corp").returncode == 0
     listed = cli("client", "list").stdout
     assert "acme" in listed and "ACME Corp" in listed
+    assert cli("client", "rename", "acme", "ACME Support EU").returncode == 0
+    assert "ACME Support EU" in cli("client", "list").stdout
+    assert cli("client", "rename", "ghost", "Nobody").returncode == 1
     made = cli("key", "create", "acme", "--label", "prod", "--json")
     assert made.returncode == 0, made.stderr
     key = json.loads(made.stdout)

@@ -63,3 +63,19 @@ def test_errors_exit_nonzero_with_one_line(cli):
     _one_line_error(cli("user", "set-password", "dup", "--password-stdin", stdin="short\n"))
     # argparse rejects an unknown role itself (exit 2, usage on stderr)
     assert cli("user", "create", "y", "--role", "root", "--password-stdin", stdin="long-enough\n").returncode == 2
+
+
+def test_errors_state_the_rule_and_arguments_are_checked_before_the_password_prompt(cli, app_env):
+    """With no terminal (a script, CI) a missing argument is named before any password prompt."""
+    no_client = cli("user", "create", "bob", "--role", "client", stdin="")
+    _one_line_error(no_client)
+    assert "--client" in no_client.stderr and "termios" not in no_client.stderr
+    no_tty = cli("user", "create", "bob", "--role", "admin", stdin="")
+    _one_line_error(no_tty)
+    assert "--password-stdin" in no_tty.stderr
+    short = cli("user", "create", "bob", "--role", "admin", "--password-stdin", stdin="short\n")
+    _one_line_error(short)
+    assert "at least 8 characters" in short.stderr
+    bad_id = cli("client", "create", "ACME Corp")
+    _one_line_error(bad_id)
+    assert "lower-case letters, digits" in bad_id.stderr

@@ -110,6 +110,20 @@ async def test_validation_errors_are_400_naming_the_field(api, make_key):
     assert r.status_code == 400
 
 
+
+async def test_a_body_with_several_bad_fields_reports_all_of_them(api, make_key):
+    key = await make_key("acme")
+    body = {"ticket_id": "", "status": "maybe", "executed_at": "yesterday", "environment": "Prod Env!", "payload": "text"}
+    r = await api.post("/api/v1/logs", json=body, headers=H(key))
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert [d["field"] for d in error["details"]] == ["ticket_id", "status", "executed_at", "environment", "payload"]
+    assert "4 more" in error["message"]
+    # In a batch, each refused item names all of its own problems under its index.
+    r = await api.post("/api/v1/logs/batch", json={"logs": [LOG, {"status": "maybe"}]}, headers=H(key))
+    assert r.status_code == 207
+    assert [d["field"] for d in r.json()["results"][1]["error"]["details"]] == ["logs[1].ticket_id", "logs[1].status"]
+
 async def test_malformed_and_non_object_bodies(api, make_key):
     key = await make_key("acme")
     for raw in (b"{", b"[1,2]", b'"text"', b"", b'{"ticket_id": NaN}', b'{"a": Infinity}'):

@@ -159,6 +159,15 @@ async def test_unknown_api_path_is_json_404(api):
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 
 
+
+async def test_a_wrong_method_on_an_existing_route_is_405_with_allow(api, make_key):
+    key = await make_key("acme")
+    r = await api.patch("/api/v1/logs", headers={"X-API-Key": key})
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    assert set(r.headers["allow"].split(", ")) == {"GET", "POST", "DELETE"}
+    r = await api.put("/api/v1/logs/log_0123456789abcdef", headers={"X-API-Key": key})
+    assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"GET", "DELETE"}
+
 async def test_openapi_documents_every_route_and_error_body(api):
     spec = (await api.get("/openapi.json")).json()
     paths = spec["paths"]

@@ -147,3 +147,14 @@ def test_fast_path_agrees_with_the_full_rebuild(tree):
     redactor = redactor_from(Settings(_env_file=None, storage_secret="x", hash_keys="email"))
     # depth=1 skips the read-only check and always rebuilds the tree.
     assert redactor.clean(tree) == redactor.clean(tree, 1)
+
+
+def test_redacting_a_redacted_log_again_changes_nothing():
+    """An OTLP trace that gains spans is rebuilt through the redactor again (services/otlp): a hashed
+    value must stay the one hash, and everything else already clean stays as it is."""
+    redactor = redactor_from(Settings(hash_keys="email,customer_id", redact_patterns=True, storage_secret="s", _env_file=None))
+    row = {"payload": {"email": "ann@example.com", "customer_id": 17, "note": "mail ann@example.com, Bearer abc.def",
+                       "api_secret": "x"}, "metrics": None, "extra": None}
+    once = redactor.apply(json.loads(json.dumps(row)))
+    assert once["payload"]["email"].startswith("hmac-sha256:") and once["payload"]["api_secret"] == "[REDACTED]"
+    assert redactor.apply(json.loads(json.dumps(once))) == once

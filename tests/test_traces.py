@@ -19,6 +19,7 @@ from logger_app.services.traces.adapters import (
     langchain,
     openai_chat,
     openai_responses,
+    otlp,
     react_steps,
     typed_steps,
 )
@@ -55,6 +56,7 @@ CLAIMS = {
     "anthropic_thinking_tools": anthropic,
     "anthropic_tool_error": anthropic,
     "typed_steps_nested": typed_steps,
+    "otlp_openinference_tool_agent": otlp,
 }
 
 
@@ -80,6 +82,52 @@ def test_the_shapes_doc_has_one_working_example_per_adapter_in_order():
 
 
 # -- each adapter on real output -------------------------------------------------------------------
+
+def test_otlp_spans_nest_with_real_offsets_models_and_tokens():
+    payload = load("otlp_openinference_tool_agent")
+    trace = trace_of(payload)
+    [agent] = trace.steps
+    assert (agent.kind, agent.name) == ("agent", "agent_chat")
+    assert [(s.kind, s.name) for s in agent.children] == [("llm", "llm"), ("tool", "multiply"), ("llm", "llm")]
+    first_call, tool, second_call = agent.children
+    spans = {s["span_id"]: s for s in payload["otel"]["spans"]}
+    root = spans[payload["otel"]["root_span_id"]]
+    llm = next(s for s in payload["otel"]["spans"] if s["name"] == "llm")
+    assert first_call.started_at == pytest.approx((llm["start_time_unix_nano"] - root["start_time_unix_nano"]) / 1e9)
+    assert first_call.duration == pytest.approx(0.534781)  # the spec example's start and end
+    assert first_call.model == "gpt-3.5-turbo-0613" and (first_call.input_tokens, first_call.output_tokens) == (229, 21)
+    assert first_call.input[1] == {"role": "user", "content": "what is 23 times 87"}  # flattened messages, rebuilt
+    assert tool.input == {"a": 23, "b": 87} and tool.output == "2001"
+    assert trace.input == "what is 23 times 87" and trace.final_answer == "The product of 23 times 87 is 2001."
+    assert trace.token_totals() == (229 + 259, 21 + 14)  # the LLM calls only
+    assert trace.errors() == []
+
+
+def _span(span_id, parent=None, **kw):
+    return {"span_id": span_id, "parent_span_id": parent, "name": span_id, "start_time_unix_nano": 10**18,
+            "end_time_unix_nano": 10**18 + 10**9, "status": {"code": "UNSET"}, **kw}
+
+
+def test_otlp_every_exception_is_an_error_and_agent_totals_are_not_added():
+    payload = {"otel": {"spans": [
+        _span("a", kind="invoke_agent", input_tokens=999, output_tokens=999),
+        _span("b", "a", kind="chat", model="gpt-4o", input_tokens=10, output_tokens=2),
+        _span("c", "a", kind="execute_tool", tool="lookup", status={"code": "ERROR", "message": "x"},
+              exceptions=[{"type": "TimeoutError", "message": "first try timed out", "stacktrace": "Traceback ..."},
+                          {"type": "TimeoutError", "message": "second try timed out"}]),
+        _span("d", "a", kind="chat", status={"code": "ERROR", "message": "rate limited by the provider"})]}}
+    trace = trace_of(payload)
+    messages = [s.error.message for s in trace.errors()]
+    assert messages == ["first try timed out", "second try timed out", "rate limited by the provider"]
+    assert trace.errors()[0].error.traceback == "Traceback ..."
+    assert trace.token_totals() == (10, 2)
+
+
+def test_otlp_parent_cycles_and_orphans_never_loop():
+    payload = {"otel": {"spans": [_span("a", "b"), _span("b", "a"), _span("c", "missing"), _span("d", "d")]}}
+    trace = trace_of(payload)
+    assert sorted(s.name for s in trace.walk()) == ["a", "b", "c", "d"]  # each span once
+
 
 def test_demo_iterations_thoughts_tools_and_the_failed_call():
     payload = load("demo_failed")

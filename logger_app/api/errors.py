@@ -29,7 +29,7 @@ HTTP_CODES = {
 
 
 # Refusals of these requests are ingest rejections (ingest health); an unknown key is one anywhere.
-INGEST_ROUTES = {("POST", "/api/v1/logs"), ("POST", "/api/v1/logs/batch")}
+INGEST_ROUTES = {("POST", "/api/v1/logs"), ("POST", "/api/v1/logs/batch"), ("POST", "/v1/traces")}
 
 
 def envelope(status: int, code: str, message: str, details: list | None = None, headers: dict | None = None) -> JSONResponse:
@@ -42,12 +42,17 @@ def error_detail(exc: ServiceError) -> dict:
     return {"code": exc.code, "message": exc.message, "details": [{"field": d.field, "problem": d.problem} for d in exc.details]}
 
 
-def service_error_response(exc: ServiceError, headers: dict | None = None) -> JSONResponse:
-    headers = dict(headers or {})
+def retry_headers(exc: ServiceError) -> dict:
+    """Retry-After on 503 (storage) and 429 (a rate-limited key learns when its bucket has a token again)."""
     if exc.status == 503:
-        headers["Retry-After"] = RETRY_AFTER_SECONDS
-    elif exc.status == 429:  # a rate-limited key learns when its bucket has a token again
-        headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
+        return {"Retry-After": RETRY_AFTER_SECONDS}
+    if exc.status == 429:
+        return {"Retry-After": str(getattr(exc, "retry_after", 1))}
+    return {}
+
+
+def service_error_response(exc: ServiceError, headers: dict | None = None) -> JSONResponse:
+    headers = {**(headers or {}), **retry_headers(exc)}
     return JSONResponse({"error": error_detail(exc)}, status_code=exc.status, headers=headers or None)
 
 

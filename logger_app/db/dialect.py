@@ -5,6 +5,7 @@ say something differently to each backend passes that Dialect to a function here
 comparing dialect names or importing sqlalchemy.dialects.* itself.
 
   insert_logs                              the writer's group-commit inserts (services/ingest/writer.py)
+  locked                                   rows the writer merges into (OTLP traces): FOR UPDATE
   upsert_add                               counters that add up (services/ingest/counters.py)
   upsert_add_rows, period_floor            the rollups' deltas and rebuild (services/ingest/rollup_delta.py,
                                            db/rollup_scheme.py)
@@ -163,6 +164,12 @@ async def _insert_logs_sqlite(conn: AsyncConnection, rows: list[dict[str, Any]])
     await conn.exec_driver_sql(_SQLITE_INSERT_LOGS, [_sqlite_params(r) for r in rows])
     last = (await conn.execute(text("SELECT last_insert_rowid()"))).scalar_one()
     return list(range(last - len(rows) + 1, last + 1))
+
+
+def locked(dialect: Dialect, query: Select) -> Select:
+    """`query` with its rows locked until commit: FOR UPDATE on PostgreSQL; as is on SQLite, whose
+    single writer connection already serialises every writing transaction (and which has no FOR UPDATE)."""
+    return query.with_for_update() if dialect is Dialect.POSTGRESQL else query
 
 
 # -- counters -------------------------------------------------------------------------------------

@@ -22,17 +22,16 @@ PAGE_CSP = (
 )
 # JSON and CSV never need to run anything.
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-# FastAPI's Swagger UI and ReDoc pages load their bundles from a CDN with an inline bootstrap.
+# Swagger UI (api/routes_docs.py): its bundle served from here and an inline bootstrap; nothing
+# leaves the host.
 DOCS_CSP = (
-    b"default-src 'none'; script-src https://cdn.jsdelivr.net 'unsafe-inline'; "
-    b"style-src https://cdn.jsdelivr.net https://fonts.googleapis.com 'unsafe-inline'; "
-    b"font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    b"connect-src 'self'; worker-src blob:; frame-ancestors 'none'"
+    b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"font-src 'self' data:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
 )
 
 # Paths the API app answers itself (everything else is NiceGUI's, which sets PAGE_CSP).
 API_PREFIXES = ("/api/", "/v1/", "/healthz", "/readyz", "/openapi.json")
-DOCS_PATHS = ("/docs", "/redoc")
+DOCS_PATHS = ("/docs",)
 
 
 def api_csp_for(path: str) -> bytes | None:

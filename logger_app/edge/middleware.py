@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import cookie_parser
 
+from .access_log import REQUEST_ID_HEADER, AccessLog, request_id_of
 from .headers import COMMON, PAGE_CSP, api_csp_for
 from .proxies import TrustedProxies
 
@@ -25,9 +27,10 @@ _FORWARDED = (b"x-forwarded-", b"forwarded")
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, proxies: TrustedProxies):
+    def __init__(self, app: ASGIApp, proxies: TrustedProxies, access_log: AccessLog | None = None):
         self.app = app
         self.proxies = proxies
+        self.access_log = access_log or AccessLog()
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         kind = scope["type"]
@@ -36,15 +39,24 @@ class EdgeMiddleware:
         scope = self._resolve_peer(scope)
         if kind == "websocket":
             return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        request_id = request_id_of(scope)
+        scope.setdefault("state", {})  # shared with request.state below: the route records the client there
         csp = api_csp_for(scope["path"])
-        extra = COMMON + (((b"content-security-policy", csp),) if csp else ())
+        extra = (*COMMON, *(((b"content-security-policy", csp),) if csp else ()), (REQUEST_ID_HEADER, request_id.encode()))
+        status = 0
 
         async def send_with_headers(message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            self.access_log.record(scope, status, time.perf_counter() - started, request_id)
 
     def _resolve_peer(self, scope: Scope) -> Scope:
         headers = scope.get("headers") or []

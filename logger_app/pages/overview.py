@@ -20,8 +20,9 @@ from ..services.timestamps import parse_bound, shifted
 from . import charts, guard, layout
 from .view_utils import DATE_LABELS, bad_request, fmt_seconds, fmt_when, log_path, problem_text
 
-RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
-RANGE_LABELS = {"1h": "1 h", "24h": "24 h", "7d": "7 d", "30d": "30 d", "custom": "Custom"}
+RANGES = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(hours=24), "7d": timedelta(days=7),
+          "30d": timedelta(days=30)}
+RANGE_LABELS = {"1h": "1 h", "6h": "6 h", "24h": "24 h", "7d": "7 d", "30d": "30 d", "custom": "Custom"}
 REFRESH_SECONDS = 10
 LOAD_TIMEOUT = 10.0  # loads run after the page is sent, so the 3 s build limit does not apply
 # key, title, format, which direction is good (+1 up, -1 down, 0 neutral)
@@ -67,6 +68,22 @@ class OverviewState:
 
     def query_string(self) -> str:
         return urlencode([(k, v) for k, v in vars(self).items() if v])
+
+
+def local_input(value: str | None, end: bool = False) -> str:
+    """A URL bound as a datetime-local input shows it (UTC, minutes): a bare date is its midnight,
+    and as an end it means the midnight after (the whole day, as the API reads it)."""
+    if not value:
+        return ""
+    try:
+        moment = parse_bound(value, "until" if end else "since", end=end)
+    except ValidationFailed:
+        return ""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M")
+
+
+def iso_z(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def fmt_value(value, kind: str) -> str:
@@ -132,8 +149,9 @@ class OverviewView:
         s = self.state
         with ui.row().classes("w-full items-end gap-3"):
             self.range = ui.toggle(RANGE_LABELS, value=s.range, on_change=self.on_change).mark("range")
-            self.since = ui.input("From", value=s.since or "").props("type=date dense").mark("since")
-            self.until = ui.input("To", value=s.until or "").props("type=date dense").mark("until")
+            # Times of day, in UTC like every time on the page (the URL takes dates or date-times).
+            self.since = ui.input("From (UTC)", value=local_input(s.since)).props("type=datetime-local dense").mark("since")
+            self.until = ui.input("To (UTC)", value=local_input(s.until, end=True)).props("type=datetime-local dense").mark("until")
             for element in (self.since, self.until):
                 element.bind_visibility_from(self.range, "value", value="custom")
                 element.on_value_change(self.on_change)
@@ -144,6 +162,7 @@ class OverviewView:
             ui.switch("Auto-refresh (10 s)", on_change=lambda e: setattr(self.timer, "active", e.value)) \
                 .mark("auto-refresh")
         self.banner = ui.column().classes("w-full")
+        ui.add_css(charts.CHART_CSS)
         with ui.row().classes("w-full gap-4"):
             for key, title, _, _ in CARDS:
                 with ui.card().classes("min-w-44 flex-1").mark(f"card-{key}"):
@@ -153,7 +172,11 @@ class OverviewView:
             for key, title in CHARTS:
                 with ui.card().classes("w-full"):
                     ui.label(title).classes("text-subtitle1")
-                    self.charts[key] = ui.echart({"series": []}).classes("w-full h-64").mark(f"chart-{key}")
+                    chart = ui.echart({"series": []}, renderer=charts.RENDERER,
+                                      on_point_click=guard.rechecked(lambda e, key=key: self.drill(key, e)))
+                    self.charts[key] = chart.classes("w-full h-64 cl-chart").mark(f"chart-{key}")
+            for key in ("volume", "latency"):
+                self.charts[key].on("chart:datazoom", guard.rechecked(self.zoomed))
         with ui.grid(columns=2).classes("w-full gap-4 max-lg:grid-cols-1"):
             with ui.card().classes("w-full"):
                 ui.label("Most recent errors").classes("text-subtitle1")
@@ -206,6 +229,9 @@ class OverviewView:
             change_label.text = text
             change_label.classes(replace=f"text-xs {colour}")
         series = charts.filled_series(data["series"], data["start"], data["end"], data["bucket"])
+        # What a click on a chart maps back to: bucket start times, raw category names, the window.
+        self.shown = {"starts": series["starts"], "step": charts.BUCKET_STEP[data["bucket"]], "start": data["start"],
+                      "end": data["end"], "categories": [r["category"] for r in current["by_category"][:charts.MAX_CATEGORIES]]}
         for key, options in (("volume", charts.volume_chart(series)), ("latency", charts.latency_chart(series)),
                              ("category", charts.category_chart(current["by_category"])),
                              ("confidence", charts.stacked_chart(data["dist"]["confidence"], "confidence")),
@@ -219,6 +245,47 @@ class OverviewView:
                                      data["environments"] else "")
         self.show_recent(data["recent"])
         self.show_ingest(ingest_totals(data["ingest"]))
+
+    def list_link(self, **filters: str | None) -> str:
+        """The ticket list filtered to what was clicked, within this page's environment and client."""
+        base = {"environment": self.state.environment, "client_id": self.state.client_id}
+        return "/logs?" + urlencode([(k, v) for k, v in {**base, **filters}.items() if v])
+
+    def bucket_range(self, index) -> tuple[str, str] | None:
+        starts = getattr(self, "shown", {}).get("starts", [])
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(starts):
+            return None
+        begin = max(starts[index], self.shown["start"])
+        return iso_z(begin), iso_z(min(starts[index] + self.shown["step"], self.shown["end"]))
+
+    def drill(self, key: str, event) -> None:
+        """A click on a bar or point opens the ticket list filtered to it."""
+        series = str(event.series_name or "")
+        status = "ERROR" if series in ("Errors", "Error", "Error rate %") else ("SUCCESS" if series == "Success" else None)
+        if key in ("volume", "latency"):
+            window = self.bucket_range(event.data_index)
+            if window:
+                ui.navigate.to(self.list_link(since=window[0], until=window[1], status=status))
+            return
+        since, until = iso_z(self.shown["start"]), iso_z(self.shown["end"])
+        if key == "category":
+            names = self.shown["categories"]
+            index = event.data_index
+            if isinstance(index, int) and 0 <= index < len(names) and names[index] is not None:
+                ui.navigate.to(self.list_link(since=since, until=until, category=names[index], status=status))
+            return
+        ui.navigate.to(self.list_link(since=since, until=until, status=status))
+
+    async def zoomed(self, event) -> None:
+        """A span dragged on a time chart becomes the page's custom range."""
+        batch = (event.args or {}).get("batch") if isinstance(event.args, dict) else None
+        zoom = batch[0] if isinstance(batch, list) and batch and isinstance(batch[0], dict) else {}
+        first, last = self.bucket_range(zoom.get("startValue")), self.bucket_range(zoom.get("endValue"))
+        if not first or not last:
+            return  # "back" (zoom reset) or a percentage-only zoom: nothing to map
+        self.since.value, self.until.value, self.range.value = first[0][:16], last[1][:16], "custom"
+        # The value handlers run later as tasks, read the same values and find nothing changed.
+        await self.on_change()
 
     def show_recent(self, items: list[dict]) -> None:
         self.recent.clear()

@@ -99,12 +99,21 @@ SCRIPT = """
 <script>
 (() => {
   const show = (el) => { el.scrollIntoView({block: 'start'}); el.focus({preventScroll: true}); };
-  let tries = 0;
+  let tries = 0, asked = false;
   const reveal = () => {
-    const el = location.hash.startsWith('#step-') && document.getElementById(location.hash.slice(1));
-    if (el) show(el); else if (tries++ < 50) setTimeout(reveal, 100);
+    if (!location.hash.startsWith('#step-')) return;
+    const el = document.getElementById(location.hash.slice(1));
+    if (el) { show(el); return; }
+    // Past the rows rendered so far: ask the server to render up to that step, once per link,
+    // as soon as the page's socket is up (this script runs before NiceGUI has mounted).
+    if (!asked && window.did_handshake && typeof emitEvent === 'function') {
+      asked = true;
+      emitEvent('cl_step_wanted', parseInt(location.hash.slice(6), 10) || 0);
+    }
+    if (tries++ < 150) setTimeout(reveal, 100);
   };
-  if (location.hash.startsWith('#step-')) reveal();
+  reveal();
+  window.addEventListener('hashchange', () => { tries = 0; asked = false; reveal(); });
   document.addEventListener('keydown', (e) => {
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
     if (e.target.closest && e.target.closest('input, textarea, [contenteditable]')) return;
@@ -137,6 +146,15 @@ class Waterfall:
         self.container = ui.column().classes("w-full gap-1").mark("waterfall")
         self.more = ui.button("", on_click=rechecked(self.show_more)).props("flat dense").mark("more-steps")
         self.show_more()
+        # A deep link (#step-N) or a "go to step" link past the rendered rows: the browser asks for N.
+        ui.on("cl_step_wanted", rechecked(lambda event: self.show_through(event.args)))
+
+    def show_through(self, number: Any) -> None:
+        """Render every row up to step `number` (whole pages), so its anchor exists."""
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number <= len(self.rows):
+            return  # from the browser: anything else is ignored
+        while self.shown < number:
+            self.show_more()
 
     def show_more(self) -> None:
         batch = self.rows[self.shown:self.shown + PAGE_STEPS]

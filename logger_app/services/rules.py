@@ -9,6 +9,8 @@ from typing import Literal
 
 # Tenant ids appear in URLs, file names and log lines: lower-case, no separators but - and _.
 CLIENT_ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,62}"
+# The same rule in words, for people (CLI and form errors).
+CLIENT_ID_RULE = "1-63 characters: lower-case letters, digits, - and _, starting with a letter or digit"
 ENVIRONMENT_PATTERN = r"[a-z0-9_-]{1,32}"
 STATUSES = ("SUCCESS", "ERROR")
 # What the API accepts for a status (any case); the same values as STATUSES (a test checks).

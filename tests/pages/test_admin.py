@@ -185,3 +185,77 @@ def test_client_selector_url_keeps_other_parameters():
     assert client_url("/logs", q, "globex") == "/logs?status=ERROR&q=a+b&client_id=globex"
     assert client_url("/logs", q, None) == "/logs?status=ERROR&q=a+b"
     assert client_url("/", [("client_id", "acme")], "") == "/"
+
+
+async def test_clients_show_their_activity_and_can_be_renamed_filtered_and_sorted(user, db):
+    from datetime import timedelta
+
+    from logger_app.db.models import IngestStat
+    from logger_app.db.types import utcnow
+    from logger_app.services.ingest.counters import hour_of
+
+    for cid in ("acme", "globex", "initech"):
+        await clients.create_client(db, cid)
+    now = hour_of(utcnow())
+    async with db.write() as session:
+        session.add_all([
+            IngestStat(client_id="acme", hour=now, accepted=120, duplicates=0, rejected_auth=0, rejected_validation=3,
+                       rejected_too_large=1, rejected_unavailable=0),
+            IngestStat(client_id="acme", hour=now - timedelta(hours=30), accepted=999, duplicates=0, rejected_auth=0,
+                       rejected_validation=50, rejected_too_large=0, rejected_unavailable=0),  # older than 24 h
+            IngestStat(client_id="globex", hour=now - timedelta(hours=2), accepted=7, duplicates=0, rejected_auth=0,
+                       rejected_validation=0, rejected_too_large=0, rejected_unavailable=0),
+            IngestStat(client_id="initech", hour=now - timedelta(hours=5), accepted=500, duplicates=0, rejected_auth=0,
+                       rejected_validation=0, rejected_too_large=0, rejected_unavailable=0),
+        ])
+        await session.commit()
+    await _as_admin(user, "/admin/clients")
+    await user.should_see(marker="client-acme", retries=50)
+    assert user.find(marker="logs-24h-acme").elements.pop().text == "120"
+    assert user.find(marker="rejected-24h-acme").elements.pop().text == "4"
+    assert user.find(marker="last-ingest-acme").elements.pop().text == now.strftime("%Y-%m-%d %H:%M")
+    assert user.find(marker="logs-24h-initech").elements.pop().text == "500"
+
+    def row_order() -> list[str]:
+        return [m[len("client-"):] for e in user.client.layout.descendants() for m in e._markers
+                if m in ("client-acme", "client-globex", "client-initech")]
+
+    async def order_becomes(expected: list[str]) -> None:
+        for _ in range(100):
+            if row_order() == expected:
+                return
+            await asyncio.sleep(0.05)
+        assert row_order() == expected
+
+    assert row_order() == ["acme", "globex", "initech"]  # by id
+    user.find(marker="client-sort").elements.pop().value = "logs"
+    await order_becomes(["initech", "acme", "globex"])
+    user.find(marker="client-sort").elements.pop().value = "last"
+    await order_becomes(["acme", "globex", "initech"])
+    user.find(marker="client-sort").elements.pop().value = "rejected"
+    await order_becomes(["acme", "globex", "initech"])
+    user.find(marker="client-filter").type("glob")
+    await user.should_see("1 of 3 clients", retries=50)
+    await user.should_not_see(marker="client-acme")
+
+    user.find(marker="rename-globex").click()
+    user.find(marker="rename-name").clear().type("Globex Helpdesk EU")
+    user.find(marker="rename-save").click()
+
+    async def renamed() -> bool:
+        return (await clients.get_client(db, "globex")).name == "Globex Helpdesk EU"
+
+    await _eventually(renamed)
+    await user.should_see("Globex Helpdesk EU", retries=50)
+
+
+async def test_users_show_created_and_last_sign_in_and_the_form_says_a_client_user_needs_a_client(user, db):
+    await clients.create_client(db, "acme")
+    await users.create_user(db, "erin", CLIENT_PW, "client", "acme")
+    await _as_admin(user, "/admin/users")
+    await user.should_see(marker="user-erin")
+    assert user.find(marker="last-sign-in-erin").elements.pop().text == "never"
+    assert user.find(marker="last-sign-in-admin").elements.pop().text != "never"  # signed in just now
+    await user.should_see("A client user needs a client")
+    user.find(marker="new-role").elements.pop().value = "admin"
+    await user.should_see("An admin sees every client", retries=50)

@@ -10,7 +10,7 @@ from logger_app.pages import charts
 from logger_app.pages.overview import OverviewState, change
 from logger_app.services.ingest.counters import IngestCounter
 from tests.support.data import add_logs, make_log
-from tests.support.pages import CLIENT_PASSWORD, client_user, eventually, login
+from tests.support.pages import CLIENT_PASSWORD, client_user, eventually, login, table_rows
 
 
 def card(user, key: str) -> str:
@@ -138,3 +138,75 @@ async def test_storage_outage_shows_banner(user, db, monkeypatch):
     await user.open("/")
     await user.should_see(marker="storage-banner", retries=30)
     assert card(user, "total") == "…"
+
+
+def _click(user, key: str, series: str, index: int, name: str = "") -> None:
+    with user:
+        user.find(marker=f"chart-{key}").trigger("componentClick", {
+            "componentType": "series", "seriesType": "bar", "seriesIndex": 0, "seriesName": series, "name": name,
+            "dataIndex": index, "data": 1, "value": 1})
+
+
+async def test_charts_drill_down_to_the_filtered_ticket_list(user, db):
+    from urllib.parse import parse_qs, urlparse
+
+    from tests.support.pages import wait_for_navigation
+
+    await add_logs(db, "acme", [make_log("FAIL-NOW", status="ERROR", minutes_ago=20, category="refunds"),
+                                make_log("OK-NOW", minutes_ago=25, category="refunds"),
+                                make_log("FAIL-EARLIER", status="ERROR", minutes_ago=5 * 60, category="billing")])
+    await login(user, next_page="/")
+    await user.open("/?range=24h")
+    await loaded(user)
+    volume = chart(user, "volume")
+    errors = volume["series"][1]["data"]
+    last = max(i for i, n in enumerate(errors) if n)  # the bucket holding FAIL-NOW
+    _click(user, "volume", "Errors", last)
+    await wait_for_navigation(user, "/logs?")
+    query = parse_qs(urlparse(user.back_history[-1]).query)
+    assert query["status"] == ["ERROR"] and set(query) == {"since", "until", "status"}
+    since, until = (datetime.fromisoformat(query[k][0].replace("Z", "+00:00")) for k in ("since", "until"))
+    assert until - since <= timedelta(hours=1)
+    rows = await eventually(lambda: table_rows(user) or None)
+    assert [r["ticket_id"] for r in rows] == ["FAIL-NOW"]
+
+    await user.open("/?range=24h")
+    await loaded(user)
+    names = chart(user, "category")["xAxis"]["data"]
+    _click(user, "category", "Tickets", names.index("refunds"), "refunds")
+    await wait_for_navigation(user, "/logs?")
+    assert parse_qs(urlparse(user.back_history[-1]).query)["category"] == ["refunds"]
+    rows = await eventually(lambda: table_rows(user) or None)
+    assert sorted(r["ticket_id"] for r in rows) == ["FAIL-NOW", "OK-NOW"]
+
+
+async def test_times_of_day_and_a_six_hour_preset(user, db):
+    await add_logs(db, "acme", [make_log("T-2H", minutes_ago=120), make_log("T-7H", minutes_ago=7 * 60)])
+    await login(user, next_page="/")
+    await user.open("/?range=6h")
+    await loaded(user)
+    assert card(user, "total") == "1"
+    start = (datetime.now(timezone.utc) - timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
+    end = (datetime.now(timezone.utc) - timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M")
+    await user.open(f"/?range=custom&since={start}&until={end}")
+    await loaded(user)
+    assert card(user, "total") == "1"  # only T-7H, by time of day
+    with user:
+        assert user.find(marker="since").elements.pop().value == start
+    assert charts.bucket_for(datetime(2026, 1, 1), datetime(2026, 1, 8)) == "day"  # a week: 7 bars, not 168
+
+
+async def test_dragging_a_span_on_a_time_chart_zooms_the_page_to_it(user, db):
+    await add_logs(db, "acme", [make_log("IN-SPAN", minutes_ago=3 * 60 + 10), make_log("LATER", minutes_ago=10)])
+    await login(user, next_page="/")
+    await user.open("/?range=24h")
+    await loaded(user)
+    assert card(user, "total") == "2"
+    labels = chart(user, "volume")["xAxis"]["data"]
+    first = len(labels) - 5  # four hours back: the bucket of IN-SPAN, up to two hours back
+    with user:
+        user.find(marker="chart-volume").trigger("chart:datazoom", {"type": "datazoom", "batch": [
+            {"startValue": first, "endValue": len(labels) - 3}]})
+    await eventually(lambda: card(user, "total") == "1", timeout=5)
+    with user:
+        assert user.find(marker="range").elements.pop().value == "custom"

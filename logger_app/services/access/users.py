@@ -9,6 +9,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from passlib.context import CryptContext
@@ -16,7 +17,7 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ...db.engine import Database
-from ...db.models import Client, User
+from ...db.models import Client, User, UserSession
 from ..errors import Conflict, FieldProblem, NotFound, ValidationFailed
 
 log = logging.getLogger("logger_app")
@@ -40,19 +41,28 @@ def verify_password(password: str, hashed: str) -> bool:
         return False
 
 
+PASSWORD_MIN = 8
+
+
 def _check_password(password: str) -> None:
-    if not isinstance(password, str) or len(password) < 8:
-        raise ValidationFailed("password too short", [FieldProblem("password", "must be at least 8 characters")])
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN:
+        raise ValidationFailed(f"password too short: at least {PASSWORD_MIN} characters",
+                               [FieldProblem("password", f"must be at least {PASSWORD_MIN} characters")])
+
+
+def check_new_user(username: str, role: str, client_id: str | None) -> None:
+    """What create_user checks before it needs the password (a CLI asks for it only after this)."""
+    if not username or len(username) > 64 or not username.isprintable():
+        raise ValidationFailed("invalid username: 1-64 printable characters", [FieldProblem("username", "1-64 printable characters")])
+    if role not in ROLES:
+        raise ValidationFailed(f"invalid role: must be {' or '.join(ROLES)}", [FieldProblem("role", "must be admin or client")])
+    if role == "client" and not client_id:
+        raise ValidationFailed("a client user needs a client", [FieldProblem("client_id", "required for role client")])
 
 
 async def create_user(db: Database, username: str, password: str, role: str, client_id: str | None = None,
                       offload: Offload = asyncio.to_thread, check_strength: bool = True) -> User:
-    if not username or len(username) > 64 or not username.isprintable():
-        raise ValidationFailed("invalid username", [FieldProblem("username", "1-64 printable characters")])
-    if role not in ROLES:
-        raise ValidationFailed("invalid role", [FieldProblem("role", "must be admin or client")])
-    if role == "client" and not client_id:
-        raise ValidationFailed("client users need a client", [FieldProblem("client_id", "required for role client")])
+    check_new_user(username, role, client_id)
     if role == "admin":
         client_id = None
     if check_strength:
@@ -73,6 +83,13 @@ async def create_user(db: Database, username: str, password: str, role: str, cli
 async def list_users(db: Database) -> list[User]:
     async with db.read() as session:
         return list((await session.scalars(select(User).order_by(User.username))).all())
+
+
+async def last_sign_ins(db: Database) -> dict[int, datetime]:
+    """When each user last signed in (the newest session they started)."""
+    async with db.read() as session:
+        rows = await session.execute(select(UserSession.user_id, func.max(UserSession.created_at)).group_by(UserSession.user_id))
+        return {user_id: at for user_id, at in rows}
 
 
 async def get_user(db: Database, user_id: int) -> User | None:

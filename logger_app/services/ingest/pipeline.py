@@ -16,7 +16,7 @@ from ..public_ids import PublicIds
 from .counters import IngestCounter
 from .redaction import Redactor
 from .validation import normalise_log
-from .writer import LogWriter, Stored
+from .writer import LogWriter, Merge, Stored
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Ingestor:
     redactor: Redactor | None = None
 
     @staticmethod
-    def _client_of(principal: Principal) -> str:
+    def client_of(principal: Principal) -> str:
         if principal.client_id is None:
             # Logs always belong to a client, and the client comes from the key: provider keys read.
             raise ReadOnlyKey("admin keys are read-only; ingest with a client's key")
@@ -36,7 +36,7 @@ class Ingestor:
 
     async def ingest_one(self, principal: Principal, body: Any, idempotency_key: str | None) -> dict[str, Any]:
         """{"id": public id, "duplicate": bool}, once committed."""
-        client_id = self._client_of(principal)
+        client_id = self.client_of(principal)
         row = normalise_log(body, client_id, utcnow(), idempotency_key)
         (stored,) = await self._write(client_id, [row])
         return {"id": self.public_ids.encode(stored.id), "duplicate": stored.duplicate}
@@ -45,7 +45,7 @@ class Ingestor:
         """Store every valid item in one transaction; returns per-item results and whether all passed.
 
         A refused item's result holds its ServiceError under "error" (the front door renders it)."""
-        client_id = self._client_of(principal)
+        client_id = self.client_of(principal)
         if not isinstance(body, dict) or not isinstance(body.get("logs"), list):
             raise ValidationFailed("body must be {\"logs\": [...]}", [FieldProblem("logs", "must be an array of log objects")])
         items = body["logs"]
@@ -68,6 +68,19 @@ class Ingestor:
             for index, stored in zip(positions, await self._write(client_id, rows)):
                 results[index] = {"index": index, "id": self.public_ids.encode(stored.id), "duplicate": stored.duplicate}
         return results, rejected == 0
+
+    def redact(self, row: dict) -> dict:
+        return self.redactor.apply(row) if self.redactor is not None else row
+
+    async def store(self, client_id: str, rows: list[dict], merge: Merge | None = None) -> list[Stored]:
+        """Rows already validated and redacted (other front doors, e.g. OTLP traces) -> stored and
+        counted like posted logs. `merge` rebuilds a row whose idempotency key is stored already
+        (writer.LogWriter.write); a merge that adds something counts as accepted."""
+        stored = await self.writer.write(rows, merge)
+        dupes = sum(s.duplicate for s in stored)
+        self.counter.count(client_id, "accepted", len(stored) - dupes)
+        self.counter.count(client_id, "duplicates", dupes)
+        return stored
 
     async def _write(self, client_id: str, rows: list[dict]) -> list[Stored]:
         if self.redactor is not None:

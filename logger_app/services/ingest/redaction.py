@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 REDACTED = "[REDACTED]"
+HASHED_RE = re.compile(r"hmac-sha256:[0-9a-f]{64}")  # what keyed_hash() writes
 # Matched against the whole normalised name (exact or suffix): "session_id", "user_ssn", "Set-Cookie".
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
@@ -175,7 +176,9 @@ class Redactor:
                 if kind == _REDACT or (kind == _COUNT and not _is_count_value(child)):
                     out[key] = REDACTED
                 elif kind == _HASH and child is not None:
-                    out[key] = self.keyed_hash(child)
+                    # Our own hash stays as it is: a stored log rebuilt through this pipeline again
+                    # (an OTLP trace that gains spans, services/otlp) must not be hashed twice.
+                    out[key] = child if isinstance(child, str) and HASHED_RE.fullmatch(child) else self.keyed_hash(child)
                 else:
                     out[key] = self.clean(child, depth + 1)
             return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -170,41 +170,51 @@ def normalise_log(obj: Any, client_id: str, received_at: datetime, idempotency_k
         raise _fail(name("body") if not prefix else prefix.rstrip("."), "must be a JSON object")
     check_tree(obj, prefix.rstrip("."))
 
+    # Every field problem of the body is reported at once (a client fixes them in one round trip).
+    problems: list[FieldProblem] = []
+
+    def bad(field: str, problem: str) -> None:
+        problems.append(FieldProblem(field, problem))
+
     ticket_id = obj.get("ticket_id")
     if not isinstance(ticket_id, str) or not ticket_id.strip():
-        raise _fail(name("ticket_id"), "is required and must be a non-empty string")
-    if len(ticket_id) > TICKET_ID_MAX:
-        raise _fail(name("ticket_id"), f"must be at most {TICKET_ID_MAX} characters")
+        bad(name("ticket_id"), "is required and must be a non-empty string")
+    elif len(ticket_id) > TICKET_ID_MAX:
+        bad(name("ticket_id"), f"must be at most {TICKET_ID_MAX} characters")
 
     status = obj.get("status")
     if not isinstance(status, str) or status.upper() not in STATUSES:
-        raise _fail(name("status"), f"is required and must be {' or '.join(STATUSES)}")
+        bad(name("status"), f"is required and must be {' or '.join(STATUSES)}")
 
     executed_at = received_at
     if obj.get("executed_at") is not None:
-        executed_at = parse_timestamp(obj["executed_at"], name("executed_at"))
+        try:
+            executed_at = parse_timestamp(obj["executed_at"], name("executed_at"))
+        except ValidationFailed as exc:
+            problems.extend(exc.details)
 
     exec_time = obj.get("execution_time_seconds")
     if exec_time is not None:
         if isinstance(exec_time, bool) or not isinstance(exec_time, (int, float)):
-            raise _fail(name("execution_time_seconds"), "must be a number")
-        if not math.isfinite(float(exec_time)) or exec_time < 0:
-            raise _fail(name("execution_time_seconds"), "must be a finite number >= 0")
-        exec_time = float(exec_time)
+            bad(name("execution_time_seconds"), "must be a number")
+        elif not math.isfinite(float(exec_time)) or exec_time < 0:
+            bad(name("execution_time_seconds"), "must be a finite number >= 0")
+        else:
+            exec_time = float(exec_time)
 
     environment = obj.get("environment")
     if environment is None:
         environment = DEFAULT_ENVIRONMENT
     elif not isinstance(environment, str) or not ENVIRONMENT_RE.fullmatch(environment):
-        raise _fail(name("environment"), f"must match {ENVIRONMENT_PATTERN}")
+        bad(name("environment"), f"must match {ENVIRONMENT_PATTERN}")
 
     category = obj.get("category")
     if category is not None and (not isinstance(category, str) or len(category) > CATEGORY_MAX):
-        raise _fail(name("category"), f"must be a string of at most {CATEGORY_MAX} characters")
+        bad(name("category"), f"must be a string of at most {CATEGORY_MAX} characters")
 
     for field in ("metrics", "payload"):
         if obj.get(field) is not None and not isinstance(obj[field], dict):
-            raise _fail(name(field), "must be a JSON object")
+            bad(name(field), "must be a JSON object")
 
     body_client = obj.get("client_id")
     if body_client is not None and body_client != client_id:
@@ -212,12 +222,18 @@ def normalise_log(obj: Any, client_id: str, received_at: datetime, idempotency_k
 
     if idempotency_key is not None and (not idempotency_key or len(idempotency_key) > 200):
         # Checked even when the body also names a key: a bad header is a client bug worth hearing about.
-        raise _fail("Idempotency-Key", "must be a non-empty string of at most 200 characters")
+        bad("Idempotency-Key", "must be a non-empty string of at most 200 characters")
     idem = obj.get("idempotency_key")
     if idem is None:
         idem = idempotency_key
     elif not isinstance(idem, str) or not idem or len(idem) > 200:
-        raise _fail(name("idempotency_key"), "must be a non-empty string of at most 200 characters")
+        bad(name("idempotency_key"), "must be a non-empty string of at most 200 characters")
+
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more: see details)" if len(problems) > 1 else ""
+        raise ValidationFailed(f"{first.field} {first.problem}{more}", problems)
+    ticket_id, status = cast(str, ticket_id), cast(str, status)  # both checked above
 
     extra = {k: v for k, v in obj.items() if k not in KNOWN}
     metrics = obj.get("metrics")

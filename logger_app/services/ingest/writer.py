@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Table, bindparam, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...db.dialect import Dialect, insert_logs
+from ...db.dialect import Dialect, insert_logs, locked
 from ...db.engine import Database
+from ...db.log_columns import INSERT_COLUMNS
 from ...db.models import WorkflowLog
 from ..errors import StorageUnavailable
 from ..faults import is_storage_error
-from .rollup_delta import apply_rollups
+from .rollup_delta import apply_rollup_changes
 
 log = logging.getLogger("logger_app.writer")
 
@@ -36,9 +39,16 @@ class Stored:
     duplicate: bool
 
 
+# (the stored row, a new row with the same client and idempotency key) -> the row that replaces the
+# stored one, or None to leave it as it is (the new row is then a duplicate). Runs inside the
+# writer's transaction with the stored row locked; must be pure and quick (OTLP traces: ingest.py).
+Merge = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any] | None]
+
+
 @dataclass
 class _Job:
     rows: list[dict[str, Any]]
+    merge: Merge | None = None
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -72,11 +82,14 @@ class LogWriter:
             if not job.future.done():
                 job.future.set_exception(StorageUnavailable("server is shutting down"))
 
-    async def write(self, rows: list[dict[str, Any]]) -> list[Stored]:
-        """Store rows in one transaction (shared with other callers); returns once committed."""
+    async def write(self, rows: list[dict[str, Any]], merge: Merge | None = None) -> list[Stored]:
+        """Store rows in one transaction (shared with other callers); returns once committed.
+
+        Without `merge`, a row whose idempotency key is stored already is a duplicate and changes
+        nothing; with it, merge(stored row, row) may give the row that replaces the stored one."""
         if len(self._tasks) != self.flushers or self._tasks[0].done():
             self.start()
-        job = _Job(rows)
+        job = _Job(rows, merge)
         self._queue.put_nowait(job)  # unbounded queue: put() would only add a scheduling step
         # A timer instead of wait_for(shield(...)): no extra task per request on the hot path.
         timer = asyncio.get_running_loop().call_later(self.timeout, _expire, job.future)
@@ -131,8 +144,11 @@ class LogWriter:
 
     async def _store(self, jobs: list[_Job]) -> list[list[Stored]]:
         rows = [row for job in jobs for row in job.rows]
+        merges = {id(row): job.merge for job in jobs if job.merge is not None for row in job.rows}
         keyed = {(r["client_id"], r["idempotency_key"]) for r in rows if r["idempotency_key"] is not None}
         known: dict[tuple[str, str | None], int] = {}
+        # Per submitted row: ("id", row id, duplicate) for a stored row, ("fresh", index into fresh, duplicate).
+        outcomes: list[tuple[str, int, bool]] = []
         async with self.db.writer.begin() as conn:
             if keyed:
                 existing = await conn.execute(
@@ -141,38 +157,78 @@ class LogWriter:
                     )
                 )
                 known = {(c, k): i for c, k, i in existing}
+            to_merge = sorted({(r["client_id"], r["idempotency_key"]) for r in rows if id(r) in merges} & known.keys())
+            stored_rows = await _locked_rows(self.db.dialect, conn, to_merge) if to_merge else {}
+            current = dict(stored_rows)  # the latest version of each stored row this transaction merges into
+            changed: set[tuple[str, str | None]] = set()
             fresh: list[dict[str, Any]] = []
-            seen: set[tuple[str, str | None]] = set(known)
+            pending: dict[tuple[str, str | None], int] = {}  # key -> index in fresh, for keys new here
             for row in rows:
                 ident = (row["client_id"], row["idempotency_key"])
-                if row["idempotency_key"] is None or ident not in seen:
+                merge = merges.get(id(row))
+                if row["idempotency_key"] is None:
+                    outcomes.append(("fresh", len(fresh), False))
                     fresh.append(row)
-                    if row["idempotency_key"] is not None:
-                        seen.add(ident)
+                elif ident in known:
+                    rebuilt = merge(current[ident], row) if merge is not None and ident in current else None
+                    if rebuilt is not None:
+                        current[ident] = {**rebuilt, "id": known[ident]}
+                        changed.add(ident)
+                    outcomes.append(("id", known[ident], rebuilt is None))
+                elif ident in pending:  # a second row of a key first seen in this transaction
+                    index = pending[ident]
+                    rebuilt = merge(fresh[index], row) if merge is not None else None
+                    if rebuilt is not None:
+                        fresh[index] = rebuilt
+                    outcomes.append(("fresh", index, rebuilt is None))
+                else:
+                    pending[ident] = len(fresh)
+                    outcomes.append(("fresh", len(fresh), False))
+                    fresh.append(row)
+            replaced: list[dict[str, Any]] = []
+            replacing: list[dict[str, Any]] = []
+            if changed:
+                ordered = sorted(changed, key=lambda i: known[i])
+                replaced, replacing = [stored_rows[i] for i in ordered], [current[i] for i in ordered]
+                await _replace_logs(conn, replaced, replacing)
             ids: list[int] = []
             if fresh:
                 ids = await insert_logs(self.db.dialect, conn, fresh)
-                # Same transaction: the dashboards' rollups commit with the logs or not at all.
-                await apply_rollups(conn, self.db.dialect, fresh)
-        # Committed: map each submitted row to its id, marking repeats as duplicates.
-        fresh_ids = iter(ids)
-        assigned: dict[tuple[str, str], int] = {}
-        out: list[list[Stored]] = []
-        for job in jobs:
-            stored: list[Stored] = []
-            for row in job.rows:
-                ident = (row["client_id"], row["idempotency_key"])
-                if row["idempotency_key"] is not None and ident in known:
-                    stored.append(Stored(known[ident], True))
-                elif row["idempotency_key"] is not None and ident in assigned:
-                    stored.append(Stored(assigned[ident], True))
-                else:
-                    new_id = next(fresh_ids)
-                    if row["idempotency_key"] is not None:
-                        assigned[ident] = new_id
-                    stored.append(Stored(new_id, False))
-            out.append(stored)
-        return out
+            # Same transaction: the dashboards' rollups commit with the logs or not at all. One delta
+            # for the whole transaction (replaced rows out, their replacements and the new rows in),
+            # so one upsert per rollup key (rollup_delta.py).
+            if fresh or replaced:
+                await apply_rollup_changes(conn, self.db.dialect, added=[*replacing, *fresh], removed=replaced)
+        # Committed: map each submitted row to its id.
+        results = iter(Stored(value if kind == "id" else ids[value], duplicate) for kind, value, duplicate in outcomes)
+        return [[next(results) for _ in job.rows] for job in jobs]
+
+
+_TABLE = cast(Table, WorkflowLog.__table__)
+# One UPDATE of every stored column by id: the same column set the inserts write (log_columns), so
+# columns derived in validation's normalise_log follow a replaced row too. Executed as executemany,
+# bound through the columns' own types (JSON, UtcDateTime), as on both backends' inserts.
+_REPLACE = update(_TABLE).where(_TABLE.c.id == bindparam("_id")).values({c: bindparam(c) for c in INSERT_COLUMNS})
+
+
+async def _locked_rows(dialect: Dialect, conn: AsyncConnection, idents: list[tuple[str, str | None]]) -> dict[tuple[str, str | None], dict[str, Any]]:
+    """The stored rows with these keys, locked until commit (PostgreSQL: FOR UPDATE, in key order, so
+    two flushers or processes merging into the same trace wait for each other instead of one
+    overwriting the other's spans; SQLite has one writer connection, which serialises them anyway)."""
+    query = (select(_TABLE).where(tuple_(_TABLE.c.client_id, _TABLE.c.idempotency_key).in_(idents))
+             .order_by(_TABLE.c.client_id, _TABLE.c.idempotency_key))
+    result = await conn.execute(locked(dialect, query))
+    return {(r["client_id"], r["idempotency_key"]): dict(r) for r in result.mappings()}
+
+
+async def _replace_logs(conn: AsyncConnection, old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]]) -> None:
+    """Replace stored log rows (old_rows[i], as read, with its "id") by new_rows[i] (INSERT_COLUMNS
+    and that same "id"). The one place a stored log changes in the writer's transaction: whatever is
+    kept in step with the logs subtracts old_rows and adds new_rows in the same transaction (the
+    rollups: _store passes both to apply_rollup_changes, with the transaction's new rows)."""
+    if not new_rows:
+        return
+    await conn.execute(_REPLACE, [{"_id": new["id"], **{c: new[c] for c in INSERT_COLUMNS}} for new in new_rows])
 
 
 def _expire(future: asyncio.Future) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ...db.engine import Database
 from ...db.models import IngestStat
@@ -35,3 +35,24 @@ async def ingest_report(db: Database, principal: Principal, since: datetime | No
         }
         for r in rows
     ]
+
+
+async def client_activity(db: Database, principal: Principal, now: datetime | None = None) -> dict[str, dict]:
+    """Per client: logs accepted and requests refused in the last 24 h, and the hour of the last
+    accepted log: the admin's "is this client still sending?" at a glance. From the counters (one
+    row per client and hour), never from the logs table."""
+    since = hour_of((now or utcnow()) - timedelta(hours=24))
+    rejected = sum(getattr(IngestStat, f"rejected_{reason}") for reason in REASONS)
+    recent = select(IngestStat.client_id, func.sum(IngestStat.accepted), func.sum(rejected)).where(IngestStat.hour >= since)
+    last = select(IngestStat.client_id, func.max(IngestStat.hour)).where(IngestStat.accepted > 0)
+    condition = scope_condition(IngestStat.client_id, principal, None)
+    if condition is not None:
+        recent, last = recent.where(condition), last.where(condition)
+    activity: dict[str, dict] = {}
+    async with db.read() as session:
+        for client_id, accepted, refused in await session.execute(recent.group_by(IngestStat.client_id)):
+            activity.setdefault(client_id, {})
+            activity[client_id].update(accepted_24h=int(accepted or 0), rejected_24h=int(refused or 0))
+        for client_id, hour in await session.execute(last.group_by(IngestStat.client_id)):
+            activity.setdefault(client_id, {})["last_ingest_hour"] = hour
+    return activity

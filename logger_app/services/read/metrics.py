@@ -76,7 +76,7 @@ def _as_utc(value: Any) -> datetime:
 async def timeseries(db: Database, principal: Principal, filters: LogFilters, bucket: str = "hour",
                      raw: bool = False) -> list[dict]:
     """Per bucket: total, errors, avg, p50 and p95 execution time, oldest first. Minute buckets
-    (ranges up to 6 h on the overview) always come from raw rows: the rollups know only hours."""
+    (ranges up to 3 h on the overview) always come from raw rows: the rollups know only hours."""
     if bucket in ("hour", "day") and (plan := _plan(filters, raw, days=bucket == "day")) is not None:
         return await rollups.timeseries(db, principal, plan, bucket, QUANTILES)
     b = dialect.time_bucket(db.dialect, WorkflowLog.executed_at, bucket)

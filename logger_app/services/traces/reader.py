@@ -16,6 +16,7 @@ from .adapters import (
     langchain,
     openai_chat,
     openai_responses,
+    otlp,
     react_steps,
     typed_steps,
 )
@@ -27,10 +28,9 @@ from .model import UNRECOGNISED, Step, Trace
 log = logging.getLogger(__name__)
 
 # Most specific first: the demo and LangChain are named by a key of their own; OpenAI chat declines
-# transcripts with Anthropic's content blocks; the generic step lists come last.
-# Extension point: OTLP spans (next issue) become one more module here, with the same three names;
-# spans nest through Step.children and carry started_at/duration/model/tokens, which Step already has.
-ADAPTERS = (demo, react_steps, langchain, openai_chat, openai_responses, anthropic, typed_steps)
+# transcripts with Anthropic's content blocks; the generic step lists come next. OTLP traces as
+# services/otlp stores them are named by payload.otel, which no other shape has.
+ADAPTERS = (demo, react_steps, langchain, openai_chat, openai_responses, anthropic, typed_steps, otlp)
 
 
 def trace_of(payload: Any) -> Trace:
