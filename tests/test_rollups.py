@@ -310,3 +310,30 @@ async def test_an_update_moves_a_log_between_rollup_rows(api, make_key, runtime)
     kept = await rollup_table(db)
     await rebuild(db)
     assert same_tables(await rollup_table(db), kept)
+
+
+async def test_a_trace_exported_in_parts_is_counted_once_with_its_final_values(api, make_key, runtime):
+    """OTLP: each export of a trace replaces its log row in the writer; the rollups follow (-old
+    +new in the same transaction), so the dashboards count one log with the complete trace's values."""
+    import asyncio
+
+    from tests.support.otel import agent_spans, body, headers
+
+    key = await make_key("acme")
+    for ticket, fail in (("T-A", False), ("T-B", True)):
+        spans = agent_spans(ticket, fail=fail)
+        children, root = [s for s in spans if s.parent is not None], [s for s in spans if s.parent is None]
+        for part in (children[:1], children[1:], root, spans):  # the last: an exporter's retry
+            r = await api.post("/v1/traces", content=body(part), headers=headers(key))
+            assert r.status_code == 200, r.text
+    spans = agent_spans("T-C")  # concurrent exports of one new trace, one span each
+    await asyncio.gather(*(api.post("/v1/traces", content=body([s]), headers=headers(key)) for s in spans))
+    db, acme = runtime.db, Principal.for_client("acme")
+    got, raw = await metrics.overview(db, acme, LogFilters()), await metrics.overview(db, acme, LogFilters(), raw=True)
+    assert got["total"] == raw["total"] == 3 and got["errors"] == raw["errors"] and got["by_category"] == raw["by_category"]
+    assert pct_close(got["p50_execution_time_seconds"], raw["p50_execution_time_seconds"])
+    assert await metrics.distributions(db, acme, LogFilters()) == await metrics.distributions(db, acme, LogFilters(), raw=True)
+    assert await empty_rollup_rows(db) == 0
+    kept = await rollup_table(db)
+    await rebuild(db)
+    assert same_tables(await rollup_table(db), kept)
