@@ -247,18 +247,18 @@ async def test_the_overview_page_reads_rollups_and_only_the_ragged_edges_raw(api
 
     await store(api, await make_key("acme"), random_logs(random.Random(5), 200, days=40))
 
-    def no_raw_aggregate(*args, **kwargs):
-        raise AssertionError("a raw-path percentile aggregate ran")
+    def no_raw_path(*args, **kwargs):
+        raise AssertionError("a raw-path aggregate ran")
 
-    monkeypatch.setattr(metrics.dialect, "percentiles", no_raw_aggregate)
+    monkeypatch.setattr(metrics, "scoped_select", no_raw_path)  # what metrics.py's raw path starts from
     raw_reads: list[LogFilters] = []
-    real_scoped_select = rollups.scoped_select
+    real_edge_delta = rollups._edge_delta
 
-    def recording(principal, filters, *columns):
-        raw_reads.append(filters)
-        return real_scoped_select(principal, filters, *columns)
+    async def recording(session, principal, plan):
+        raw_reads.extend(plan.edges)
+        return await real_edge_delta(session, principal, plan)
 
-    monkeypatch.setattr(rollups, "scoped_select", recording)
+    monkeypatch.setattr(rollups, "_edge_delta", recording)
     for principal in (Principal.admin(), Principal.for_client("acme")):
         for range_ in ("24h", "7d", "30d"):
             raw_reads.clear()
