@@ -7,15 +7,21 @@ p50/p95 over repetitions:
   list_logs    first page and deep pages (via a keyset cursor), one client and all clients
   get_log      random ids
   overview     one client 30 days, all clients 30 days
-  page data    overview + timeseries (by day) + distributions for one client 30 days (dashboard)
+  page data    what the overview page loads (overview of the range and of the one before it,
+               timeseries, distributions), one client and all clients, 30 days and 24 h: from the
+               hourly rollups (docs/ROLLUPS.md); --raw adds the same from raw rows for comparison
 
-    .venv/bin/python bench/read.py --db postgresql [--n 1000000] [--reps 30] [--keep] [--reuse]
+    .venv/bin/python bench/read.py --db postgresql [--n 1000000] [--reps 30] [--keep] [--reuse] [--raw]
     .venv/bin/python bench/read.py --db sqlite --n 1000000 [--path /tmp/cl-read.db]
+    .venv/bin/python bench/read.py --db sqlite --n 10000000   # ~26 GB file: free disk is checked first
 
 PostgreSQL: a dedicated database `cl_bench_read` on 127.0.0.1:5432 (dropped and created), loaded
 with COPY (asyncpg copy_records_to_table), then VACUUM ANALYZE as autovacuum would do after a
-bulk load (index-only scans need the visibility map). SQLite: executemany, then ANALYZE.
---reuse skips the load when the database already holds N logs.
+bulk load (index-only scans need the visibility map). SQLite: executemany, then ANALYZE. Either
+way the rollups are then recomputed from the loaded logs with `rollups rebuild`'s statements (the
+bulk load bypasses the writer), and that time is printed too.
+--reuse skips the load when the database already holds N logs (the migration backfills rollups
+into an older load).
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -41,6 +49,7 @@ from logger_app.db.log_columns import INSERT_COLUMNS  # noqa: E402
 from logger_app.db.migrate import upgrade  # noqa: E402
 from logger_app.demo import demo_log  # noqa: E402
 from logger_app.services.access.principal import Principal  # noqa: E402
+from logger_app.services.ingest.rollup_delta import rebuild  # noqa: E402
 from logger_app.services.ingest.validation import normalise_log  # noqa: E402
 from logger_app.services.public_ids import PublicIds  # noqa: E402
 from logger_app.services.read import metrics, queries  # noqa: E402
@@ -49,6 +58,10 @@ from logger_app.services.read.scope import LogFilters, encode_cursor  # noqa: E4
 # What the writer inserts; the loaders' records below list the values in this order.
 COLS = INSERT_COLUMNS
 TEMPLATES = 2000
+# Measured on the 1M loads: SQLite ~2.6 KB per log (the 10M file is ~26 GB), PostgreSQL about the
+# same with its indexes; the margin covers the rollups, WAL and VACUUM's working space.
+BYTES_PER_LOG = 2_700
+DISK_MARGIN = 1.3
 CLIENTS = [f"client{k:02d}" for k in range(20)]
 
 
@@ -176,7 +189,46 @@ async def deep_cursor(db, ids, principal, client: str | None, depth: int) -> str
     return encode_cursor(ids, when, log_id)
 
 
-async def run_timings(url: str, reps: int, budget: float = 20.0, min_reps: int = 5) -> list[tuple]:
+def check_disk(path: str, n: int, hint: str = "use --path on a bigger disk, or a smaller --n") -> None:
+    """Refuse to start a load the disk cannot hold (a full disk mid-load helps nobody)."""
+    need = n * BYTES_PER_LOG * DISK_MARGIN
+    free = shutil.disk_usage(path).free
+    print(f"  disk: {free / 2**30:.1f} GiB free at {path}, the load needs ~{need / 2**30:.1f} GiB")
+    if free < need:
+        sys.exit(f"not enough free disk for {n:,} logs at {path}: {free / 2**30:.1f} GiB free, "
+                 f"~{need / 2**30:.1f} GiB needed ({hint})")
+
+
+async def pg_data_dir(url: str) -> str | None:
+    """The server's data directory, when it is on this machine and readable (else None: not checked)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        path = await conn.fetchval("SHOW data_directory")
+    except Exception:
+        return None
+    finally:
+        await conn.close()
+    return path if path and os.path.isdir(path) else None
+
+
+async def fill_rollups(url: str) -> None:
+    t0 = time.perf_counter()
+    db = create_database(url, 3600.0)
+    try:
+        rows = await rebuild(db)
+        async with db.writer.begin() as conn:
+            from sqlalchemy import text
+
+            await conn.execute(text("ANALYZE log_rollups"))
+            await conn.execute(text("ANALYZE log_latency_rollups"))
+    finally:
+        await db.dispose()
+    print(f"  rollups rebuilt: {rows:,} rollup rows in {time.perf_counter() - t0:.0f} s")
+
+
+async def run_timings(url: str, reps: int, budget: float = 20.0, min_reps: int = 5, raw: bool = False) -> list[tuple]:
     from sqlalchemy import func, select
 
     from logger_app.db.models import WorkflowLog
@@ -196,7 +248,6 @@ async def run_timings(url: str, reps: int, budget: float = 20.0, min_reps: int =
         admin = Principal.admin()
         now = datetime.now(timezone.utc)
         month = LogFilters(since=now - timedelta(days=30))
-        month_client = LogFilters(since=now - timedelta(days=30), client_id=big)
 
         async def add(label, fn):
             p50, p95, mx, n = await timed(fn, reps, budget, min_reps)
@@ -230,21 +281,28 @@ async def run_timings(url: str, reps: int, budget: float = 20.0, min_reps: int =
         await add("timeseries by day, one client, 30 days", lambda: metrics.timeseries(db, client, month, "day"))
         await add("distributions, one client, 30 days", lambda: metrics.distributions(db, client, month))
 
-        async def page():
-            await metrics.overview(db, client, month_client)
-            await metrics.timeseries(db, client, month_client, "day")
-            await metrics.distributions(db, client, month_client)
-        await add("overview PAGE data (overview+timeseries+distributions)", page)
-        await add("overview PAGE data, all clients (admin)", lambda: _admin_page(db, admin, month))
+        day = LogFilters(since=now - timedelta(hours=24), until=now)
+        month_until = LogFilters(since=now - timedelta(days=30), until=now)
+        for label, who, window, bucket in (("one client, 30 days", client, month_until, "day"),
+                                           ("all clients (admin), 30 days", admin, month_until, "day"),
+                                           ("one client, 24 h", client, day, "hour"),
+                                           ("all clients (admin), 24 h", admin, day, "hour")):
+            scoped = replace(window, client_id=big) if who is client else window
+            for use_raw in (False, True) if raw else (False,):
+                await add(f"overview PAGE data{' RAW' if use_raw else ''}, {label}",
+                          lambda who=who, f=scoped, b=bucket, r=use_raw: page_data(db, who, f, b, r))
     finally:
         await db.dispose()
     return results
 
 
-async def _admin_page(db, admin, month):
-    await metrics.overview(db, admin, month)
-    await metrics.timeseries(db, admin, month, "day")
-    await metrics.distributions(db, admin, month)
+async def page_data(db, who, window: LogFilters, bucket: str, raw: bool) -> None:
+    """What pages/overview.py load() asks for the metrics: this range, the one before, the charts."""
+    previous = replace(window, since=window.since - (window.until - window.since), until=window.since)
+    await metrics.overview(db, who, window, raw=raw)
+    await metrics.overview(db, who, previous, raw=raw)
+    await metrics.timeseries(db, who, window, bucket, raw=raw)
+    await metrics.distributions(db, who, window, raw=raw)
 
 
 async def main_async(args) -> None:
@@ -256,8 +314,14 @@ async def main_async(args) -> None:
         else:
             url = fresh_pg_database(args.pg_name)
             await upgrade(url)
+            data_dir = await pg_data_dir(url)
+            if data_dir:
+                check_disk(data_dir, args.n, "free space on the PostgreSQL server's disk, or a smaller --n")
+            else:
+                print("  disk: the PostgreSQL data directory is not readable here; free space not checked")
             print(f"loading {args.n:,} logs into PostgreSQL ({args.pg_name}) with COPY")
             await load_postgres(url, args.n, now)
+            await fill_rollups(url)
     else:
         path = args.path or os.path.join(tempfile.gettempdir(), "cl-bench-read.db")
         url = f"sqlite+aiosqlite:///{path}"
@@ -267,12 +331,14 @@ async def main_async(args) -> None:
             for suffix in ("", "-wal", "-shm"):
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)
+            check_disk(os.path.dirname(os.path.abspath(path)), args.n)
             await upgrade(url)
             print(f"loading {args.n:,} logs into SQLite ({path}) with executemany")
             await asyncio.to_thread(load_sqlite, path, args.n, now)
+            await fill_rollups(url)
         print(f"  file size {os.path.getsize(path) / 2**30:.2f} GiB")
     print(f"timings, up to {args.reps} repetitions each (load avg {os.getloadavg()[0]:.1f}):")
-    await run_timings(url, args.reps, args.budget, args.min_reps)
+    await run_timings(url, args.reps, args.budget, args.min_reps, args.raw)
 
 
 def main() -> None:
@@ -283,6 +349,7 @@ def main() -> None:
     p.add_argument("--budget", type=float, default=20.0, help="seconds per query before stopping early")
     p.add_argument("--min-reps", type=int, default=5)
     p.add_argument("--reuse", action="store_true", help="time an already loaded database")
+    p.add_argument("--raw", action="store_true", help="also time the page data from raw rows (slow at 10M)")
     p.add_argument("--pg-name", default="cl_bench_read")
     p.add_argument("--path", help="SQLite file (default: $TMPDIR/cl-bench-read.db)")
     args = p.parse_args()

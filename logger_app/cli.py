@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="search index upkeep").add_subparsers(dest="action", required=True)
     sb = search.add_parser("backfill", help="derive the search text and trace columns of logs stored before them")
     sb.add_argument("--batch", type=int, default=500, help="logs per transaction (default 500)")
+    rollups = sub.add_parser("rollups", help="the dashboards' hourly rollups").add_subparsers(dest="action", required=True)
+    rr = rollups.add_parser("rebuild", help="recompute the rollups from the logs (ingest into them waits meanwhile)")
+    rr.add_argument("--client", help="only this client (default: every client)")
 
     demo = sub.add_parser("demo", help="load realistic demo logs for three clients")
     demo.add_argument("--logs", type=int, default=600)
@@ -164,6 +167,11 @@ async def _run(args: argparse.Namespace, db: Database) -> None:
 
         n = await backfill(db, max(1, args.batch), lambda done: print(f"… {done} logs", file=sys.stderr))
         print(f"derived the search columns of {n} logs")
+    elif cmd == "rollups" and action == "rebuild":
+        from .services.ingest.rollup_delta import rebuild
+
+        rows = await rebuild(db, args.client)
+        print(f"rebuilt rollups for {args.client or 'every client'}: {rows} rollup rows")
     elif cmd == "demo":
         from .demo import load_demo
 

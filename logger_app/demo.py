@@ -12,6 +12,7 @@ from .db.dialect import insert_logs
 from .db.engine import Database
 from .db.models import Client
 from .db.types import utcnow
+from .services.ingest.rollup_delta import apply_rollups
 from .services.ingest.validation import normalise_log
 
 CLIENTS = {"acme": "ACME Support", "globex": "Globex Helpdesk", "initech": "Initech IT"}
@@ -95,4 +96,5 @@ async def load_demo(db: Database, count: int = 600, days: int = 7, seed: int = 7
             # The writer's insert: one statement per chunk keeps the SQLite search index's trigger
             # cheap (db/dialect.py _insert_logs_sqlite).
             await insert_logs(db.dialect, conn, rows)
+            await apply_rollups(conn, db.dialect, rows)
     return count

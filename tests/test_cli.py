@@ -50,17 +50,26 @@ def test_demo_loads_three_clients_with_errors(cli, app_env):
     from logger_app.services.read.metrics import overview
     from logger_app.services.read.scope import LogFilters
 
-    async def stats():
+    async def stats(raw: bool = False):
         db = create_database(app_env.database_url)
         try:
-            return await overview(db, Principal.admin(), LogFilters())
+            return await overview(db, Principal.admin(), LogFilters(), raw=raw)
         finally:
             await db.dispose()
 
-    o = asyncio.run(stats())
+    o = asyncio.run(stats())  # from the rollups, which the demo loader fills too
     assert o["total"] == 300
     assert 0.02 < o["errors"] / o["total"] < 0.16  # ~8% errors
     assert len(o["by_category"]) >= 5
+    raw = asyncio.run(stats(raw=True))
+    assert (o["total"], o["errors"], o["by_category"]) == (raw["total"], raw["errors"], raw["by_category"])
+
+    # A rebuild recomputes the same rollups (for one client, then for all).
+    for args in (("--client", "acme"), ()):
+        result = cli("rollups", "rebuild", *args)
+        assert result.returncode == 0, result.stderr
+        assert "rebuilt rollups for " + ("acme" if args else "every client") in result.stdout
+        assert asyncio.run(stats())["by_category"] == o["by_category"]
 
 
 def test_migrate(cli):

@@ -43,6 +43,6 @@ def test_readme_documents_every_api_route():
 
 def test_docs_links_resolve():
     for doc in ("docs/PERFORMANCE.md", "docs/RELIABILITY.md", "docs/CLIENT.md", "docs/SECURITY.md", "docs/TRACE_SHAPES.md", "docs/DEPLOYMENT.md",
-                "docs/deploy/nginx.conf", "docs/OTLP.md", "PRIVACY.md", ".env.example"):
+                "docs/deploy/nginx.conf", "docs/OTLP.md", "docs/ROLLUPS.md", "PRIVACY.md", ".env.example"):
         assert doc in README, doc
         assert (ROOT / doc).exists(), doc

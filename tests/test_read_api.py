@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+from logger_app.db.rollup_scheme import MAX_RELATIVE_ERROR
 from tests.support.data import H
 
 BASE = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -116,8 +117,10 @@ async def test_overview_numbers(api, make_key):
     assert o["total"] == 20 and o["errors"] == 5 and o["success"] == 15
     assert o["success_rate"] == 0.75
     assert o["avg_execution_time_seconds"] == 10.5
-    assert abs(o["p50_execution_time_seconds"] - 10.5) < 1e-9  # same percentile definition on both backends
-    assert abs(o["p95_execution_time_seconds"] - 19.05) < 1e-9
+    # percentile_cont's definition on both backends; whole hours come from the rollups' histogram,
+    # within its bound (docs/ROLLUPS.md)
+    assert abs(o["p50_execution_time_seconds"] - 10.5) <= 10.5 * MAX_RELATIVE_ERROR
+    assert abs(o["p95_execution_time_seconds"] - 19.05) <= 19.05 * MAX_RELATIVE_ERROR
     cats = {c["category"]: c for c in o["by_category"]}
     assert cats["login"]["count"] == 10 and cats["login"]["errors"] == 5
     assert cats["billing"]["errors"] == 0
@@ -142,7 +145,7 @@ async def test_timeseries_buckets(api, make_key):
     assert [b["errors"] for b in hourly["items"]] == [0, 0, 1, 0]
     daily = (await api.get("/api/v1/metrics/timeseries", params={"bucket": "day"}, headers=H(key))).json()
     assert daily["items"][0]["total"] == 6
-    assert daily["items"][0]["p95_execution_time_seconds"] == 5.75
+    assert abs(daily["items"][0]["p95_execution_time_seconds"] - 5.75) <= 5.75 * MAX_RELATIVE_ERROR  # the histogram's bound
 
 
 async def test_health_and_readiness(api):

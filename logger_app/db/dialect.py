@@ -7,6 +7,8 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
   insert_logs                              the writer's group-commit inserts (services/ingest/writer.py)
   locked                                   rows the writer merges into (OTLP traces): FOR UPDATE
   upsert_add                               counters that add up (services/ingest/counters.py)
+  upsert_add_rows, period_floor            the rollups' deltas and rebuild (services/ingest/rollup_delta.py,
+                                           db/rollup_scheme.py)
   time_bucket, percentiles, read_prelude   the aggregates (services/read/metrics.py); the services
                                            build the tenant-scoped SELECT (services/read/scope.py),
                                            these only wrap it
@@ -15,7 +17,9 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from enum import StrEnum
@@ -27,6 +31,7 @@ from sqlalchemy import Float, Integer, Select, Table, and_, case, cast, func, or
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
@@ -200,6 +205,91 @@ def upsert_add(dialect: Dialect, table: Table, keys: Mapping[str, Any], amounts:
         index_elements=list(keys),
         set_={c: table.c[c] + stmt.excluded[c] for c in amounts},
     )
+
+
+# (table, key columns, amount columns, rows: tuples of keys + amounts in that order, each key once)
+UpsertPart = tuple[Table, Sequence[str], Sequence[str], Sequence[Sequence[Any]]]
+
+
+async def upsert_add_rows(dialect: Dialect, conn: AsyncConnection, parts: Sequence[UpsertPart]) -> None:
+    """upsert_add for many rows of one or more tables: PostgreSQL gets one statement for all of them
+    (a data-modifying CTE per table but the last, one round trip), SQLite one executemany per table.
+
+    Driver-level SQL fixed per shape, like insert_logs: building and compiling the SQLAlchemy
+    upsert cost ~2 ms per call (bench/rollup_upsert.py: single-log commits went from 1.5 to 5.3 ms
+    on SQLite), and on PostgreSQL SQLAlchemy's handling of the 41 array parameters and a second
+    round trip cost another ~0.8 ms per commit."""
+    parts = [p for p in parts if p[3]]
+    if not parts:
+        return
+    if dialect is Dialect.POSTGRESQL:
+        sql = _pg_upsert_sql(tuple((t, tuple(k), tuple(a)) for t, k, a, _ in parts))
+        args = [[row[i] for row in rows] for t, k, a, rows in parts for i in range(len(k) + len(a))]
+        await conn.exec_driver_sql(sql, tuple(args))
+        return
+    for table, keys, amounts, rows in parts:
+        columns = [table.c[c] for c in (*keys, *amounts)]
+        times = [i for i, c in enumerate(columns) if _kind_of(c) == "timestamptz"]
+        if times:
+            rows = [tuple(_sqlite_time(v) if i in times else v for i, v in enumerate(r)) for r in rows]
+        await conn.exec_driver_sql(_sqlite_upsert_sql(table, tuple(keys), tuple(amounts)), list(rows))
+
+
+def _kind_of(column: Any) -> str:
+    """The PostgreSQL array element type a column's values travel as."""
+    name = type(column.type).__name__
+    return {"UtcDateTime": "timestamptz", "Boolean": "bool", "BigInteger": "int8", "Integer": "int4",
+            "Double": "float8", "Float": "float8"}.get(name, "varchar")
+
+
+def _on_conflict(table: Table, keys: tuple[str, ...], amounts: tuple[str, ...]) -> str:
+    update = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in amounts)
+    return f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}"
+
+
+@functools.cache
+def _sqlite_upsert_sql(table: Table, keys: tuple[str, ...], amounts: tuple[str, ...]) -> str:
+    cols = (*keys, *amounts)
+    return (f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            + _on_conflict(table, keys, amounts))
+
+
+@functools.cache
+def _pg_upsert_sql(shape: tuple[tuple[Table, tuple[str, ...], tuple[str, ...]], ...]) -> str:
+    statements, n = [], 0
+    for table, keys, amounts in shape:
+        cols = (*keys, *amounts)
+        arrays = ", ".join(f"${n + i + 1}::{_kind_of(table.c[c])}[]" for i, c in enumerate(cols))
+        n += len(cols)
+        # WITH ORDINALITY ... ORDER BY: rows lock in the order the caller sorted them.
+        statements.append(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM "
+                          f"unnest({arrays}) WITH ORDINALITY AS t({', '.join(cols)}, ord) ORDER BY ord "
+                          + _on_conflict(table, keys, amounts))
+    ctes = ", ".join(f"u{i} AS ({sql})" for i, sql in enumerate(statements[:-1]))
+    return (f"WITH {ctes} " if ctes else "") + statements[-1]
+
+
+def ensure_sqlite_math(sync_conn: Any) -> None:
+    """The rollup backfill buckets with ln() and ceil(), which SQLite has only when built with
+    SQLITE_ENABLE_MATH_FUNCTIONS (3.35+; Python's usual builds are): without them, register
+    Python's, which call the same libm functions the writer's bucketing does."""
+    if Dialect.of(sync_conn) is not Dialect.SQLITE:
+        return
+    try:
+        sync_conn.exec_driver_sql("SELECT ln(2.0), ceil(1.5)")
+    except DBAPIError:
+        raw = sync_conn.connection.dbapi_connection
+        raw.create_function("ln", 1, math.log, deterministic=True)
+        raw.create_function("ceil", 1, math.ceil, deterministic=True)
+
+
+def period_floor(dialect: Dialect, column: Any, period: str) -> Any:
+    """The start of `column`'s UTC hour or day ('hour' / 'day'), as the column's own type stores it
+    (a timestamptz on PostgreSQL; on SQLite the naive-UTC text with microseconds that UtcDateTime
+    binds), so it can be INSERTed into a UtcDateTime column and compared with bound datetimes."""
+    if dialect is Dialect.POSTGRESQL:
+        return func.timezone("UTC", func.date_trunc(period, func.timezone("UTC", column)))
+    return func.strftime("%Y-%m-%d %H:00:00.000000" if period == "hour" else "%Y-%m-%d 00:00:00.000000", column)
 
 
 # -- aggregates -----------------------------------------------------------------------------------

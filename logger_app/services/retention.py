@@ -8,13 +8,26 @@ from sqlalchemy import delete, insert, select
 
 from ..db.engine import Database
 from ..db.models import AuditEvent, WorkflowLog
+from ..db.rollup_scheme import ROLLUP_COLUMNS
 from ..db.types import utcnow
 from .access.principal import Principal
 from .errors import Forbidden, NotFound
+from .ingest.rollup_delta import apply_rollups
 from .public_ids import PublicIds
 from .read.scope import LogFilters, resolve_log_id, scoped_select
 
 CHUNK = 5000
+_ROLLUP_VALUES = [WorkflowLog.__table__.c[c] for c in ROLLUP_COLUMNS]
+
+
+async def _delete_rows(db: Database, conn, condition) -> int:
+    """DELETE the logs matching `condition` and take exactly the deleted rows out of the rollups, in
+    `conn`'s transaction (rollup rows left empty go too). RETURNING rather than a SELECT first: on
+    PostgreSQL two deletes racing for one row would both have read it, and both subtracted it."""
+    deleted = (await conn.execute(delete(WorkflowLog).where(condition).returning(*_ROLLUP_VALUES))).all()
+    if deleted:
+        await apply_rollups(conn, db.dialect, [r._mapping for r in deleted], -1)
+    return len(deleted)
 
 
 async def prune(db: Database, days: int) -> int:
@@ -26,12 +39,13 @@ async def prune(db: Database, days: int) -> int:
         async with db.writer.begin() as conn:
             ids = list((await conn.execute(ids_query)).scalars())
             if ids:
-                await conn.execute(delete(WorkflowLog).where(WorkflowLog.id.in_(ids)))
+                await _delete_rows(db, conn, WorkflowLog.id.in_(ids))
                 if total == 0:
                     await _audit(conn, "retention", "prune", f"older than {cutoff.isoformat()}", {"days": days})
         total += len(ids)
         if len(ids) < CHUNK:
-            return total
+            break
+    return total
 
 
 async def _audit(conn, actor: str, action: str, target: str, details: dict | None = None) -> None:
@@ -52,7 +66,7 @@ async def delete_log(db: Database, ids: PublicIds, principal: Principal, ref: st
         found = (await conn.execute(scoped_select(principal, LogFilters(), WorkflowLog.client_id).where(WorkflowLog.id == log_id))).first()
         if found is None:
             raise NotFound("log not found")
-        await conn.execute(delete(WorkflowLog).where(WorkflowLog.id == log_id))
+        await _delete_rows(db, conn, WorkflowLog.id == log_id)
         # The public id, as the operator saw and typed it (also when an old integer id was used).
         await _audit(conn, principal.name, "delete_log", ids.encode(log_id), {"client_id": found.client_id})
 
@@ -63,7 +77,7 @@ async def delete_ticket(db: Database, principal: Principal, client_id: str, tick
     async with db.writer.begin() as conn:
         ids = list((await conn.execute(scoped_select(principal, filters, WorkflowLog.id))).scalars())
         if ids:
-            await conn.execute(delete(WorkflowLog).where(WorkflowLog.id.in_(ids)))
+            await _delete_rows(db, conn, WorkflowLog.id.in_(ids))
         await _audit(conn, principal.name, "delete_ticket", f"{client_id}/{ticket_id}", {"deleted": len(ids)})
     return len(ids)
 

@@ -24,6 +24,7 @@ from ...db.models import WorkflowLog
 from ...telemetry.metrics import COMMIT_ROWS, storage_error
 from ..errors import StorageUnavailable
 from ..faults import is_storage_error
+from .rollup_delta import apply_rollup_changes
 
 log = logging.getLogger("logger_app.writer")
 
@@ -191,12 +192,20 @@ class LogWriter:
                     pending[ident] = len(fresh)
                     outcomes.append(("fresh", len(fresh), False))
                     fresh.append(row)
+            replaced: list[dict[str, Any]] = []
+            replacing: list[dict[str, Any]] = []
             if changed:
                 ordered = sorted(changed, key=lambda i: known[i])
-                await _replace_logs(conn, [stored_rows[i] for i in ordered], [current[i] for i in ordered])
+                replaced, replacing = [stored_rows[i] for i in ordered], [current[i] for i in ordered]
+                await _replace_logs(conn, replaced, replacing)
             ids: list[int] = []
             if fresh:
                 ids = await insert_logs(self.db.dialect, conn, fresh)
+            # Same transaction: the dashboards' rollups commit with the logs or not at all. One delta
+            # for the whole transaction (replaced rows out, their replacements and the new rows in),
+            # so one upsert per rollup key (rollup_delta.py).
+            if fresh or replaced:
+                await apply_rollup_changes(conn, self.db.dialect, added=[*replacing, *fresh], removed=replaced)
         # Committed: map each submitted row to its id.
         results = iter(Stored(value if kind == "id" else ids[value], duplicate) for kind, value, duplicate in outcomes)
         return [[next(results) for _ in job.rows] for job in jobs]
@@ -222,7 +231,8 @@ async def _locked_rows(dialect: Dialect, conn: AsyncConnection, idents: list[tup
 async def _replace_logs(conn: AsyncConnection, old_rows: list[dict[str, Any]], new_rows: list[dict[str, Any]]) -> None:
     """Replace stored log rows (old_rows[i], as read, with its "id") by new_rows[i] (INSERT_COLUMNS
     and that same "id"). The one place a stored log changes in the writer's transaction: whatever is
-    kept in step with the logs (rollups) subtracts old_rows and adds new_rows here."""
+    kept in step with the logs subtracts old_rows and adds new_rows in the same transaction (the
+    rollups: _store passes both to apply_rollup_changes, with the transaction's new rows)."""
     if not new_rows:
         return
     await conn.execute(_REPLACE, [{"_id": new["id"], **{c: new[c] for c in INSERT_COLUMNS}} for new in new_rows])

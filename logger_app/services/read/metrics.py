@@ -1,4 +1,8 @@
-"""Aggregates for the overview and charts: same numbers on SQLite and PostgreSQL."""
+"""Aggregates for the overview and charts: same numbers on SQLite and PostgreSQL.
+
+Each comes from the hourly rollups when they can answer it (services/read/rollups.py: whole hours
+from the rollup tables, ragged edges from raw rows; scope.rollup_answers says which filters they
+cannot answer), else from raw rows as below. raw=True forces the raw path (tests compare the two)."""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ from sqlalchemy import case, func
 from ...db import dialect
 from ...db.engine import Database
 from ...db.models import WorkflowLog
+from ...db.rollup_scheme import CONFIDENCE_BUCKETS, MAX_ITERATIONS_BUCKET
 from ..access.principal import Principal
-from .scope import LogFilters, scoped_select
+from . import rollups
+from .scope import LogFilters, rollup_answers, scoped_select
 
-CONFIDENCE_BUCKETS = 10
-MAX_ITERATIONS_BUCKET = 15  # "15+" collects the long tail
 QUANTILES = (0.5, 0.95)
 
 
@@ -26,7 +30,13 @@ async def _percentiles(session, db: Database, principal: Principal, filters: Log
     return p50, p95
 
 
-async def overview(db: Database, principal: Principal, filters: LogFilters) -> dict[str, Any]:
+def _plan(filters: LogFilters, raw: bool, days: bool = True) -> rollups.Plan | None:
+    return None if raw or not rollup_answers(filters) else rollups.plan(filters, days)
+
+
+async def overview(db: Database, principal: Principal, filters: LogFilters, raw: bool = False) -> dict[str, Any]:
+    if (plan := _plan(filters, raw)) is not None:
+        return await rollups.overview(db, principal, plan, QUANTILES)
     is_error = case((WorkflowLog.status == "ERROR", 1), else_=0)
     exec_time = WorkflowLog.execution_time_seconds
     # One scan for the totals and the categories: the totals are the sums of the per-category rows.
@@ -34,9 +44,9 @@ async def overview(db: Database, principal: Principal, filters: LogFilters) -> d
         principal, filters, WorkflowLog.category, func.count(), func.sum(is_error), func.sum(exec_time), func.count(exec_time)
     )
     per_category = per_category.group_by(WorkflowLog.category).order_by(func.count().desc())
-    async with db.read() as session:
+    async with db.analytics() as session:
         await dialect.read_prelude(db.dialect, session)
-        categories = (await session.execute(per_category)).all()
+        categories = sorted((await session.execute(per_category)).all(), key=lambda r: rollups.category_order(r[0], r[1]))
         p50, p95 = await _percentiles(session, db, principal, filters)
     total = sum(n for _, n, _, _, _ in categories)
     errors = sum(int(e or 0) for _, _, e, _, _ in categories)
@@ -63,15 +73,19 @@ def _as_utc(value: Any) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-async def timeseries(db: Database, principal: Principal, filters: LogFilters, bucket: str = "hour") -> list[dict]:
-    """Per bucket: total, errors, avg, p50 and p95 execution time, oldest first."""
+async def timeseries(db: Database, principal: Principal, filters: LogFilters, bucket: str = "hour",
+                     raw: bool = False) -> list[dict]:
+    """Per bucket: total, errors, avg, p50 and p95 execution time, oldest first. Minute buckets
+    (ranges up to 3 h on the overview) always come from raw rows: the rollups know only hours."""
+    if bucket in ("hour", "day") and (plan := _plan(filters, raw, days=bucket == "day")) is not None:
+        return await rollups.timeseries(db, principal, plan, bucket, QUANTILES)
     b = dialect.time_bucket(db.dialect, WorkflowLog.executed_at, bucket)
     is_error = case((WorkflowLog.status == "ERROR", 1), else_=0)
     exec_time = WorkflowLog.execution_time_seconds
     label = b.label("bucket")
     grouped = scoped_select(principal, filters, label, func.count(), func.sum(is_error), func.avg(exec_time))
     query = dialect.percentiles(db.dialect, grouped.group_by(label).order_by(label), exec_time, QUANTILES, group=b)
-    async with db.read() as session:
+    async with db.analytics() as session:
         await dialect.read_prelude(db.dialect, session)
         rows = (await session.execute(query)).all()
     return [
@@ -81,8 +95,10 @@ async def timeseries(db: Database, principal: Principal, filters: LogFilters, bu
     ]
 
 
-async def distributions(db: Database, principal: Principal, filters: LogFilters) -> dict[str, Any]:
+async def distributions(db: Database, principal: Principal, filters: LogFilters, raw: bool = False) -> dict[str, Any]:
     """Confidence histogram split by outcome, and iterations per ticket: the agent-specific views."""
+    if (plan := _plan(filters, raw)) is not None:
+        return _shaped(*await rollups.distributions(db, principal, plan))
     # Plain columns copied from metrics on ingest (services.validation), in the covering index: the
     # JSON paths made PostgreSQL fetch every row from the heap (2.1 s for 155k rows).
     conf = WorkflowLog.confidence
@@ -96,21 +112,23 @@ async def distributions(db: Database, principal: Principal, filters: LogFilters)
     # One scan for both charts (at most 11 x 17 x 2 groups), split here: 2 x 140 -> 110 ms at 155k rows.
     query = scoped_select(principal, filters, conf_bucket, iter_bucket, WorkflowLog.status, func.count()).where(
         (conf.is_not(None)) | (iters.is_not(None))).group_by(conf_bucket, iter_bucket, WorkflowLog.status)
-    async with db.read() as session:
+    async with db.analytics() as session:
         rows = (await session.execute(query)).all()
-    confidence: dict[str, list] = {"buckets": [f"{i / CONFIDENCE_BUCKETS:.1f}–{(i + 1) / CONFIDENCE_BUCKETS:.1f}" for i in range(CONFIDENCE_BUCKETS)],
-                  "success": [0] * CONFIDENCE_BUCKETS, "error": [0] * CONFIDENCE_BUCKETS}
-    for b, _, status, n in rows:
-        if b is None or b < 0:
-            continue
-        b = min(max(int(b), 0), CONFIDENCE_BUCKETS - 1)
-        confidence["error" if status == "ERROR" else "success"][b] += n
+    by_conf = {False: [0] * CONFIDENCE_BUCKETS, True: [0] * CONFIDENCE_BUCKETS}
+    by_iters = {False: [0] * (MAX_ITERATIONS_BUCKET + 1), True: [0] * (MAX_ITERATIONS_BUCKET + 1)}
+    for b, i, status, n in rows:
+        if b is not None and b >= 0:
+            by_conf[status == "ERROR"][min(max(int(b), 0), CONFIDENCE_BUCKETS - 1)] += n
+        if i is not None:
+            by_iters[status == "ERROR"][min(max(int(i), 0), MAX_ITERATIONS_BUCKET)] += n
+    return _shaped(by_conf, by_iters)
+
+
+def _shaped(conf: dict[bool, list[int]], iters: dict[bool, list[int]]) -> dict[str, Any]:
+    """The charts' shape from counts per outcome (True: error)."""
     labels = list(range(0, MAX_ITERATIONS_BUCKET + 1))
-    iterations: dict[str, list] = {"buckets": [str(i) if i < MAX_ITERATIONS_BUCKET else f"{i}+" for i in labels],
-                  "success": [0] * len(labels), "error": [0] * len(labels)}
-    for _, i, status, n in rows:
-        if i is None:
-            continue
-        i = min(max(int(i), 0), MAX_ITERATIONS_BUCKET)
-        iterations["error" if status == "ERROR" else "success"][i] += n
+    confidence = {"buckets": [f"{i / CONFIDENCE_BUCKETS:.1f}–{(i + 1) / CONFIDENCE_BUCKETS:.1f}" for i in range(CONFIDENCE_BUCKETS)],
+                  "success": conf[False], "error": conf[True]}
+    iterations = {"buckets": [str(i) if i < MAX_ITERATIONS_BUCKET else f"{i}+" for i in labels],
+                  "success": iters[False], "error": iters[True]}
     return {"confidence": confidence, "iterations": iterations}

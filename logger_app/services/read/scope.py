@@ -1,19 +1,21 @@
 """The one place that turns a caller's scope into a client filter on log queries.
 
-Every read of workflow_logs starts from `scoped_select`, so no code path can forget the tenant."""
+Every read of workflow_logs starts from `scoped_select`, and every read of the rollup tables from
+`scoped_rollup_select`, so no code path can forget the tenant."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 
 from ...db.dialect import Dialect
-from ...db.models import WorkflowLog
+from ...db.models import LogLatencyRollup, LogRollup, WorkflowLog
 from ..access.principal import Principal
 from ..errors import AccessDenied, FieldProblem, ValidationFailed
 from ..public_ids import MAX_ROW_ID, PublicIds
@@ -79,6 +81,56 @@ def scoped_select(principal: Principal, filters: LogFilters, *columns: Any, dial
     for condition in search.conditions(filters, dialect):
         query = query.where(condition)
     return query
+
+
+def rollup_answers(filters: LogFilters) -> bool:
+    """Whether the rollups can answer these filters exactly. They are keyed by client, hour,
+    environment, category and status; the execution-time histogram has no category (docs/ROLLUPS.md),
+    and no rollup knows tickets: a category or ticket filter takes the raw path."""
+    return filters.category is None and filters.ticket_id is None
+
+
+# One stretch of rollup rows: (period, first start, end) with None for unbounded; hour periods start
+# and end on whole UTC hours, day periods on whole UTC days.
+Segment = tuple[str, datetime | None, datetime | None]
+
+
+def scoped_rollup_select(principal: Principal, filters: LogFilters, table: type[LogRollup] | type[LogLatencyRollup],
+                         segments: Sequence[Segment], *columns: Any) -> Select:
+    """SELECT columns FROM a rollup table limited to the caller's scope, like scoped_select, over
+    the rows of `segments` (services/read/rollups.py plans them; the ragged edges of a range come
+    from raw rows). The time range is the segments', never filters.since/until. Filters no rollup
+    can answer, and bounds that are not whole periods, are refused rather than ignored, so a mistaken
+    caller fails instead of over-counting."""
+    if not rollup_answers(filters):
+        raise ValueError("the rollups cannot answer a category or ticket filter")
+    if filters.since is not None or filters.until is not None or not segments:
+        raise ValueError("rollup reads take their time range from segments")
+    query = select(*columns)
+    condition = scope_condition(table.client_id, principal, filters.client_id)
+    if condition is not None:
+        query = query.where(condition)
+    if filters.status:
+        query = query.where(table.status == filters.status.upper())
+    if filters.environment:
+        query = query.where(table.environment == filters.environment)
+    stretches = []
+    for period, lo, hi in segments:
+        terms = [table.period == period]
+        for bound in (lo, hi):
+            if bound is not None and bound != _period_start(bound, period):
+                raise ValueError(f"rollup bounds are whole {period}s")
+        if lo is not None:
+            terms.append(table.start >= lo)
+        if hi is not None:
+            terms.append(table.start < hi)
+        stretches.append(and_(*terms))
+    return query.where(or_(*stretches))
+
+
+def _period_start(moment: datetime, period: str) -> datetime:
+    hour = moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return hour if period == "hour" else hour.replace(hour=0)
 
 
 def resolve_log_id(ids: PublicIds, principal: Principal, ref: str, field: str = "log_id") -> int | None:
