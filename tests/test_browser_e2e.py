@@ -183,7 +183,7 @@ def test_client_user_sees_only_its_client(page, site):
     page.wait_for_selector("tbody tr", timeout=15000)
     assert "GLOBEX-SECRET" not in page.content()
     page.goto(f"{base}/logs/{site['foreign_id']}")
-    page.wait_for_selector("text=Log not found", timeout=15000)
+    page.wait_for_selector("text=Ticket not found", timeout=15000)
     assert "GLOBEX-SECRET" not in page.content()
     page.goto(f"{base}/admin/clients")
     page.wait_for_timeout(1000)

@@ -72,6 +72,9 @@ LOG_COLUMNS: tuple[LogColumn, ...] = (
     LogColumn("error_types",            Kind.TEXT,  False,  None),
     LogColumn("models",                 Kind.TEXT,  False,  None),
     LogColumn("search_text",            Kind.TEXT,  False,  None),
+    LogColumn("first_error",            Kind.TEXT,  False,  None),
+    LogColumn("tokens",                 Kind.INT,   False,  None),
+    LogColumn("derive_version",         Kind.INT,   False,  None),
 )
 
 # By name: how the writer encodes a value and summary() shows it.

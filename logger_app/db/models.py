@@ -83,6 +83,12 @@ class WorkflowLog(Base):
     error_types: Mapped[str | None] = mapped_column(Text, nullable=True)
     models: Mapped[str | None] = mapped_column(Text, nullable=True)
     search_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The first failed step's message (cut to derive.FIRST_ERROR_CHARS) and the run's input+output
+    # tokens, for the list's triage columns; derive_version says which derive.py filled the row, so
+    # the backfill finds rows stored before a column existed (NULL is also a real "no error").
+    first_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    derive_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
         # Newest-first keyset pages for one client, and for the provider across all clients.
@@ -152,6 +158,8 @@ class User(Base):
     client_id: Mapped[str | None] = mapped_column(ForeignKey("clients.id"), nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     dark_mode: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Dashboard preferences (services/access/preferences.py): e.g. the ticket list's columns.
+    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -16,7 +16,7 @@ from ..services.errors import AccessDenied, NotFound, ValidationFailed
 from ..services.read import queries
 from ..services.read.scope import LogFilters
 from ..services.traces import Trace, trace_of
-from . import guard, layout, trace_view, waterfall
+from . import detail_nav, guard, layout, trace_view, waterfall
 from .view_utils import fmt_number, fmt_seconds, fmt_when, log_path, metric, status_badge, to_text
 
 LOAD_TIMEOUT = 2.0
@@ -27,15 +27,15 @@ OTHER_RUNS = 20
 def not_found() -> None:
     with ui.column().classes("items-center w-full mt-16"):
         ui.icon("search_off", size="xl", color="grey")
-        ui.label("Log not found").classes("text-h6")
-        ui.link("Back to logs", "/logs")
+        ui.label("Ticket not found").classes("text-h6")
+        ui.link("Back to tickets", "/logs")
 
 
 def header(log: dict) -> None:
     metrics = log.get("metrics")
     with ui.card().classes("w-full"):
         with ui.row().classes("items-center gap-3"):
-            ui.label(to_text(log["ticket_id"])).classes("text-h6 break-all")
+            ui.label(f"Ticket {to_text(log['ticket_id'])}").classes("text-h6 break-all").mark("ticket-heading")
             status_badge(log["status"])
         with ui.grid(columns=4).classes("w-full gap-x-6 gap-y-1"):
             for label, value in (
@@ -132,14 +132,15 @@ def all_errors(errors: list) -> None:
                               f"in step #{number}" if number else None)
 
 
-def body(log: dict, runs: list[dict]) -> None:
+def body(log: dict, runs: list[dict], nav: dict) -> None:
     payload = log.get("payload")
     trace = trace_of(payload)
     steps = waterfall.Waterfall(trace)
     errors = list(waterfall.iter_errors(trace, steps.rows))  # (step number, step)
-    ui.page_title(f"{to_text(log['ticket_id'])[:80]} · Log · Central Logger")
+    ui.page_title(f"{to_text(log['ticket_id'])[:80]} · Ticket · Central Logger")
     ui.add_css(waterfall.STYLE)
     ui.add_body_html(waterfall.SCRIPT)
+    detail_nav.bar(nav, to_text(log["ticket_id"]))
     header(log)
     actions(log)
     other_runs(log, runs)
@@ -178,24 +179,25 @@ def other_fields(log: dict, payload, open_now: bool) -> None:
 
 
 def register(runtime) -> None:
-    @guard.dashboard_page(runtime, "/logs/{log_id}", title="Log · Central Logger")
+    @guard.dashboard_page(runtime, "/logs/{log_id}", title="Ticket · Central Logger")
     async def detail_page(request: Request, user: guard.PageUser, log_id: str):
         ids = runtime.public_ids
-        log, runs = None, []
+        log, runs, nav = None, [], {}
         with guard.storage_outage() as outage:
             try:
                 async with asyncio.timeout(LOAD_TIMEOUT):
                     log = await queries.get_log(runtime.db, ids, user.principal, log_id)
                     same_ticket = LogFilters(ticket_id=log["ticket_id"], client_id=log["client_id"])
                     runs = (await queries.list_logs(runtime.db, ids, user.principal, same_ticket, OTHER_RUNS + 1))["items"]
+                    nav = await detail_nav.load(runtime, user, log["id"], request.query_params.get("from"))
             except (NotFound, AccessDenied, ValidationFailed):  # a malformed id names no log either
                 log = None
         if log is not None and log["id"] != log_id:  # an admin's old integer URL: on to the public one
             return RedirectResponse(log_path(log["id"]))
-        with layout.frame(runtime, user, "Log detail", "logs"):
+        with layout.frame(runtime, user, "Ticket", "logs"):
             if outage.down:
                 layout.storage_banner()
             elif log is None:
                 not_found()
             else:
-                body(log, runs)
+                body(log, runs, nav)

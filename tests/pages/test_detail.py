@@ -131,7 +131,7 @@ async def test_other_clients_log_and_missing_ids_are_not_found(user, db):
     for path in (f"/logs/{globex_id}", f"/logs/{public_id(10**12)}", "/logs/999999", "/logs/abc",
                  "/logs/99999999999999999999999", "/logs/log_0123456789ABCDEF"):
         await user.open(path)
-        await user.should_see("Log not found")
+        await user.should_see("Ticket not found")
         await user.should_not_see("GLOBEX-SECRET")
     assert (await user.http_client.get(f"/export/log/{globex_id}.json")).status_code == 404
     own = await user.http_client.get(f"/export/log/{acme_id}.json")
@@ -157,7 +157,7 @@ async def test_storage_outage_shows_banner(user, db, monkeypatch):
     monkeypatch.setattr(queries, "get_log", down)
     await user.open(f"/logs/{log_id}")
     await user.should_see(marker="storage-banner")
-    await user.should_not_see("Log not found")
+    await user.should_not_see("Ticket not found")
     assert (await user.http_client.get(f"/export/log/{log_id}.json")).status_code == 503
 
 

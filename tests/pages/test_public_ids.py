@@ -64,7 +64,7 @@ async def test_client_users_cannot_use_integer_ids(user, db):
     await client_user(db, "acme-user", "acme")
     await login(user, "acme-user", CLIENT_PASSWORD)
     await user.open(f"/logs/{row_id(public)}")  # their own log, but by its place in the shared sequence
-    await user.should_see("Log not found")
+    await user.should_see("Ticket not found")
     await user.should_not_see("MINE")
     assert (await user.http_client.get(f"/export/log/{row_id(public)}.json")).status_code == 404
     await user.open(f"/logs/{public}")

@@ -4,8 +4,11 @@ Extreme dates that do fit still work."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 
+from logger_app.pages.view_utils import DATE_LABELS
 from tests.support.data import add_logs, make_log
 from tests.support.pages import eventually, login, table_rows
 
@@ -20,12 +23,22 @@ def assert_400_naming(resp, field: str) -> None:
     assert [d["field"] for d in error["details"]] == [field], error
 
 
-@pytest.mark.parametrize("path", ["/logs", "/export/logs.csv", "/export/logs.jsonl"])
+@pytest.mark.parametrize("path", ["/export/logs.csv", "/export/logs.jsonl"])
 async def test_bad_dates_in_list_and_export_urls_are_400(user, db, path):
     await add_logs(db, "acme", [make_log("ANY")])
     await login(user)
     for name, value in BAD:
         assert_400_naming(await user.http_client.get(path, params={name: value}), name)
+
+
+async def test_bad_dates_in_the_list_url_are_named_in_a_banner(user, db):
+    await add_logs(db, "acme", [make_log("ANY")])
+    await login(user)
+    for name, value in BAD:
+        await user.open(f"/logs?{urlencode({name: value})}")
+        await user.should_see(marker="refused-banner")
+        await user.should_see(f"{name} ({DATE_LABELS[name]}):")
+        assert [r["ticket_id"] for r in table_rows(user)] == ["ANY"]
 
 
 async def test_bad_dates_in_overview_url_are_400(user, db):
@@ -69,7 +82,7 @@ async def test_out_of_range_date_typed_into_the_logs_filter_is_refused_with_a_me
     await user.open("/logs")
     with user:
         user.find(marker="filter-until").elements.pop().value = "9999-12-31"
-    await user.should_see("To: out of range")
+    await user.should_see("until (To): out of range")
     assert [r["ticket_id"] for r in table_rows(user)] == ["ANY"]  # the old filters stay in force
     with user:
         assert user.find(marker="filter-until").elements.pop().value == ""

@@ -1,7 +1,8 @@
-"""Derive the search and trace columns for logs stored before they existed (migration 0003 leaves
-them NULL): `logger-app search backfill`. Resumable and safe beside a running server: one batch
-per transaction, and a row is only written while its search_text is still NULL, so a log that
-ingest (or an OTLP update) wrote meanwhile is never overwritten with what was read before."""
+"""Derive the search and trace columns for logs stored before they existed (migrations 0003 and
+0006 leave them NULL): `logger-app search backfill`. A row needs it while its derive_version is
+NULL or older than derive.DERIVE_VERSION (ingest stores the current one). Resumable and safe beside
+a running server: one batch per transaction, and a row is only written while it still needs it, so
+a log that ingest (or an OTLP update) wrote meanwhile is never overwritten with what was read before."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from ...db.engine import Database
 from ...db.models import WorkflowLog
-from .derive import DERIVED_COLUMNS, derived
+from .derive import DERIVE_VERSION, DERIVED_COLUMNS, derived
 
+# NULL: stored before migration 0006 (with or without search text); older: before a later column.
+_STALE = or_(WorkflowLog.derive_version.is_(None), WorkflowLog.derive_version < DERIVE_VERSION)
 _READ = (WorkflowLog.id, WorkflowLog.ticket_id, WorkflowLog.category, WorkflowLog.metrics, WorkflowLog.payload, WorkflowLog.extra)
 
 
@@ -30,26 +33,26 @@ def _derive_all(rows: list[Any]) -> list[dict[str, Any]]:
 
 
 async def backfill(db: Database, batch: int = 500, progress: Callable[[int], None] | None = None) -> int:
-    """Fill every row whose search_text is NULL; the number of rows written."""
+    """Fill every row derived by an older derive.py (or none); the number of rows written."""
     stmt = (update(WorkflowLog)
-            .where(WorkflowLog.id == bindparam("b_id"), WorkflowLog.search_text.is_(None))
+            .where(WorkflowLog.id == bindparam("b_id"), _STALE)
             .values({**{c: bindparam(f"b_{c}") for c in DERIVED_COLUMNS}}))
     iterations = (update(WorkflowLog)
                   .where(WorkflowLog.id == bindparam("b_id"), WorkflowLog.iterations.is_(None))
                   .values(iterations=bindparam("b_iterations")))
     done, last = 0, 0
     while True:
-        query = select(*_READ).where(WorkflowLog.search_text.is_(None), WorkflowLog.id > last).order_by(WorkflowLog.id).limit(batch)
+        query = select(*_READ).where(_STALE, WorkflowLog.id > last).order_by(WorkflowLog.id).limit(batch)
         async with db.read() as session:
             rows = list((await session.execute(query)).all())
         if not rows:
             return done
         params = await asyncio.to_thread(_derive_all, rows)  # ~0.1 ms per log of pure Python
         async with db.writer.begin() as conn:
-            # Iterations first: the second statement's search_text guard also marks the row done.
+            # Iterations first: the second statement's guard also marks the row done (derive_version).
             fill = [p for p in params if p["b_fill_iterations"] and p["b_iterations"] is not None]
             if fill:
-                await conn.execute(iterations.where(WorkflowLog.search_text.is_(None)),
+                await conn.execute(iterations.where(_STALE),
                                    [{"b_id": p["b_id"], "b_iterations": p["b_iterations"]} for p in fill])
             await conn.execute(stmt, [{k: v for k, v in p.items() if k not in ("b_iterations", "b_fill_iterations")} for p in params])
         done += len(rows)

@@ -36,7 +36,13 @@ SEP = "\n"  # between names in the tools/error_types/models columns (never insid
 _ACT = frozenset({"tool", "retrieval"})
 _TURN = frozenset({"thought", "llm", "message", "answer", "agent", "chain"})
 
-DERIVED_COLUMNS = ("tools", "error_types", "models", "search_text")
+FIRST_ERROR_CHARS = 300  # of the first error's message, for the list's triage column (the detail page has it all)
+TOKENS_MAX = 2**31 - 1  # the column is a 32-bit integer, like iterations
+# Bumped whenever derived() starts filling another column: `logger-app search backfill` re-derives
+# every row stored under an older version (2: first_error and tokens, migration 0006).
+DERIVE_VERSION = 2
+
+DERIVED_COLUMNS = ("tools", "error_types", "models", "search_text", "first_error", "tokens", "derive_version")
 
 
 def names_value(names: list[str]) -> str | None:
@@ -55,6 +61,20 @@ def names_value(names: list[str]) -> str | None:
 def clean_name(value: str) -> str:
     """A name as the columns store it (a filter value goes through this too)."""
     return " ".join(value.split())[:NAME_CHARS]
+
+
+def _first_error(trace: Trace) -> str | None:
+    step = trace.first_error()
+    if step is None or step.error is None:
+        return None
+    text = " ".join(str(step.error.message or step.error.type or "").split())
+    return text[:FIRST_ERROR_CHARS] or None
+
+
+def _tokens(trace: Trace) -> int | None:
+    """Input plus output tokens of the run (Trace.token_totals: the steps', or the run's own totals)."""
+    parts = [t for t in trace.token_totals() if isinstance(t, int) and not isinstance(t, bool) and t >= 0]
+    return min(sum(parts), TOKENS_MAX) if parts else None
 
 
 def _read_trace(trace: Trace) -> tuple[list[str], list[str], list[str], int | None]:
@@ -166,12 +186,16 @@ def derived(row: dict[str, Any]) -> dict[str, Any]:
         head_budget = [HEAD_NODES]
         payload = _head(payload, head_budget)
         cut = head_budget[0] < 0
-    tools, errors, models, rounds = _read_trace(trace_of(payload))
+    trace = trace_of(payload)
+    tools, errors, models, rounds = _read_trace(trace)
     out: dict[str, Any] = {
         "tools": names_value(tools),
         "error_types": names_value(errors),
         "models": names_value(models),
         "search_text": text,
+        "first_error": _first_error(trace),
+        "tokens": _tokens(trace),
+        "derive_version": DERIVE_VERSION,
     }
     metrics = row.get("metrics")
     if not (isinstance(metrics, dict) and "iterations" in metrics):

@@ -106,6 +106,19 @@ async def _edge_delta(session, principal: Principal, p: Plan) -> Delta:
     return delta
 
 
+async def count(db: Database, principal: Principal, p: Plan) -> int:
+    """How many logs p's filters match: the rollup rows' counts plus the ragged edges' raw rows."""
+    r = LogRollup
+    query = scoped_rollup_select(principal, p.base, r, p.segments, func.coalesce(func.sum(r.n), 0))
+    async with db.analytics() as session:
+        n = int((await session.execute(query)).scalar_one())
+        if p.edges:
+            at = WorkflowLog.executed_at
+            edge = scoped_select(principal, p.base, func.count()).where(or_(*[and_(at >= e.since, at < e.until) for e in p.edges]))
+            n += int((await session.execute(edge)).scalar_one())
+    return n
+
+
 def hist_percentiles(hist: dict[int, int], quantiles: Iterable[float]) -> list[float | None]:
     """percentile_cont's definition (linear between the closest ranks) over bucket values."""
     items = sorted((b, n) for b, n in hist.items() if n > 0)
