@@ -24,13 +24,11 @@ def _before(sort: Sort, value: Any, log_id: int) -> tuple[Any, tuple[Any, ...]]:
     """(rows before (value, log_id) in sort's order, the order that lists them nearest first)."""
     col, row_id = sort.column, WorkflowLog.id
     earlier_id = (row_id > log_id) if sort.descending else (row_id < log_id)
-    ahead = (col > value) if sort.descending else (col < value)
     nulls_first = case((col.is_(None), 0), else_=1).asc()  # NULLs come last in the list: first backwards
     backwards = (col.asc(), row_id.asc()) if sort.descending else (col.desc(), row_id.desc())
-    if sort.key == "executed_at":
-        return or_(ahead, and_(col == value, earlier_id)), backwards
     if value is None:
         return or_(col.is_not(None), and_(col.is_(None), earlier_id)), (nulls_first, *backwards)
+    ahead = (col > value) if sort.descending else (col < value)
     return or_(ahead, and_(col == value, earlier_id)), backwards
 
 

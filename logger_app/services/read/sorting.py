@@ -9,7 +9,7 @@ id, in the same direction, which makes every order total: no row is shown twice 
 
 Cost: the time orders seek ix_logs_*_time; the others sort the filtered rows (no index has them
 first). A filtered list of a client's month is a few thousand rows; at 1M logs in one scope a
-sorted page is a full scan, which bench/bench_sorted_list.py measures."""
+sorted page is a full scan, which bench/sorted_list.py measures."""
 
 from __future__ import annotations
 
@@ -114,10 +114,10 @@ def after(ids: PublicIds, sort: Sort, query: Select, cursor: str | None) -> Sele
         return after_cursor(ids, query, cursor)
     value, log_id = _decode(ids, sort, cursor)
     col, row_id = sort.column, WorkflowLog.id
-    beyond = (col < value) if sort.descending else (col > value)
     later_id = (row_id < log_id) if sort.descending else (row_id > log_id)
     if value is None:  # in the NULLs, which come last in both directions
         return query.where(col.is_(None), later_id)
+    beyond = (col < value) if sort.descending else (col > value)
     if sort.key == "executed_at":
         return query.where(or_(beyond, and_(col == value, later_id)))
     return query.where(or_(beyond, and_(col == value, later_id), col.is_(None)))
