@@ -39,12 +39,14 @@ TICKET_SLOT = r"""<q-td :props="props"><a class="text-primary" :href="props.row.
 # payload's markup shows as the characters it is.
 MATCH_SLOT = r"""<q-td :props="props"><span class="text-xs">{{ props.row.match_before }}<mark
   class="bg-yellow-3 text-black">{{ props.row.match_text }}</mark>{{ props.row.match_after }}</span></q-td>"""
-ERROR_SLOT = r"""<q-td :props="props"><span class="text-negative">{{ props.value }}</span></q-td>"""
+ERROR_SLOT = r"""<q-td :props="props" :title="props.value"><span class="cl-err">{{ props.value }}</span></q-td>"""
 # Dense rows (50 were 2,778 px with two-line cells); the single-selection column stays hidden: the
 # selection is the keyboard's cursor (j/k), shown as the row's highlight.
 TABLE_CSS = """.cl-tickets td, .cl-tickets th { white-space: nowrap; }
-.cl-tickets td { max-width: 28rem; overflow: hidden; text-overflow: ellipsis; }
-.cl-tickets .q-table--col-auto-width { display: none; }"""
+.cl-tickets td { max-width: 18rem; overflow: hidden; text-overflow: ellipsis; }
+.cl-tickets .q-table--col-auto-width { display: none; }
+.cl-err { color: #b00020; }
+.body--dark .cl-err { color: #ff8a80; }"""  # Quasar's negative (#c10015) is 2.9:1 on the dark table
 LABELS = {"since": "From", "until": "To", "q": "Search", "ticket_id": "Ticket ID", "status": "Status", "category": "Category",
           "environment": "Environment", "client_id": "Client", "sort": "Sort", "size": "Page size", "cursor": "Page", "page": "Page"}
 
@@ -75,7 +77,8 @@ class LogsView:
         self.refused = ui.column().classes("w-full")
         self.show_refused(problems)
         with ui.row().classes("w-full items-end gap-2 no-wrap"):
-            ui.toggle({k: v[0].replace("Last ", "") for k, v in PRESETS.items()}, on_change=self.on_preset).props("dense no-caps").mark("preset")
+            ui.toggle({k: v[0].replace("Last ", "") for k, v in PRESETS.items()}, on_change=self.on_preset).props(
+                "dense no-caps no-wrap").classes("shrink-0").tooltip("Last 1 h, 24 h or 7 d").mark("preset")
             self.since = ui.input("From (UTC)", value=local_input(f.since)).props("type=datetime-local dense").classes("w-48").mark("filter-since")
             self.until = ui.input("To (UTC)", value=local_input(f.until, end=True)).props("type=datetime-local dense").classes("w-48").mark("filter-until")
             self.status = ui.select({"": "Any status", "SUCCESS": "SUCCESS", "ERROR": "ERROR"}, value=f.status or "",
@@ -188,6 +191,7 @@ class LogsView:
         self.prev_button.enabled = self.page > 1
         self.next_button.enabled = self.next_cursor is not None
         self.empty.clear()
+        self.empty.set_visibility(not self.rows)
         if not self.rows:
             with self.empty:
                 ui.label("No tickets match these filters").classes("text-grey-7")

@@ -20,7 +20,7 @@ ALL_COLUMNS: dict[str, tuple[str, str]] = {
     "confidence": ("Confidence", "right"),
     "execution_time": ("Execution time", "right"),
     "environment": ("Environment", "left"),
-    "executed_at": ("Timestamp", "left"),
+    "executed_at": ("Time (UTC)", "left"),
 }
 FIXED = ("ticket_id", "status", "executed_at")
 OPTIONAL = tuple(c for c in ALL_COLUMNS if c not in FIXED and c != "client_id")
@@ -74,7 +74,7 @@ def table_row(item: dict) -> dict:
         "tokens": f"{tokens:,}" if isinstance(tokens, int) else "—",
         "confidence": fmt_number(metric(item["metrics"], "confidence")),
         "execution_time": fmt_seconds(item["execution_time_seconds"]),
-        "executed_at": fmt_when(item["executed_at"]),
+        "executed_at": fmt_when(item["executed_at"]).removesuffix(" UTC"),  # the header says UTC: 30 px a row
         "client_id": item["client_id"],
         **_match_cells(item.get("match")),
     }
