@@ -142,7 +142,7 @@ def test_admin_sees_overview_tickets_detail_and_exports(page, site):
     assert statuses and all("ERROR" in s for s in statuses)
 
     with page.expect_download() as download:
-        page.get_by_role("button", name="download").click()
+        page.get_by_role("button", name="Export", exact=True).click()
         page.get_by_text("Export CSV").click()
     exported = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
     admin_key = json.loads(cli(site["server"].env, "key", "create", "--admin", "--json"))["key"]

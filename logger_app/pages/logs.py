@@ -94,12 +94,12 @@ class LogsView:
             self.size_select = ui.select({s: str(s) for s in PAGE_SIZES}, value=self.size, label="Rows", on_change=self.on_view_change
                                          ).props("dense").classes("w-20").mark("page-size")
             ui.space()
-            with ui.button(icon="view_column").props("flat dense").tooltip("Columns").mark("columns-button"):
+            with ui.button(icon="view_column").props('flat dense aria-label="Columns"').tooltip("Columns").mark("columns-button"):
                 with ui.menu(), ui.column().classes("p-2 gap-0"):
                     self.picker = {name: ui.checkbox(ticket_columns.ALL_COLUMNS[name][0], value=name in self.shown,
                                                      on_change=self.on_columns).mark(f"column-{name}") for name in ticket_columns.OPTIONAL}
             self.live = ui.switch("Live", on_change=self.on_live).mark("live-toggle")
-            with ui.button(icon="download").props("flat dense").tooltip("Export").mark("export-button"):
+            with ui.button(icon="download").props('flat dense aria-label="Export"').tooltip("Export").mark("export-button"):
                 with ui.menu():
                     ui.menu_item("Export CSV", on_click=lambda: self.export("csv")).mark("export-csv")
                     ui.menu_item("Export JSONL", on_click=lambda: self.export("jsonl")).mark("export-jsonl")
