@@ -33,7 +33,7 @@ test: venv-test lint
 
 # Refresh the README's screenshots (docs/screenshots/) from the browser tests.
 screenshots: venv-test
-	LOGGER_REQUIRE_BROWSER=1 LOGGER_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/test_browser_e2e.py
+	LOGGER_REQUIRE_BROWSER=1 LOGGER_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/test_browser_e2e.py tests/test_browser_triage.py
 
 lint: venv-test
 	$(VENV)/bin/ruff check .

@@ -110,3 +110,19 @@ async def test_totals_from_rollups_and_bounded_counts_equal_the_rows(runtime, se
 async def test_count_is_bounded(runtime, seeded, monkeypatch):
     monkeypatch.setattr(queries, "COUNT_CAP", 10)
     assert await queries.count_logs(runtime.db, ACME, LogFilters(category="billing")) == {"count": 10, "exact": False}
+
+
+async def test_preferences_store_only_declared_keys_and_shapes(runtime):
+    from logger_app.services.access import preferences
+    from logger_app.services.access.users import create_user
+
+    user = await create_user(runtime.db, "prefs", "a-long-enough-password", "admin", check_strength=False)
+    assert await preferences.get_preferences(runtime.db, user.id) == {}
+    await preferences.set_preference(runtime.db, user.id, "ticket_columns", ["error", "tokens", "error"])
+    await preferences.set_preference(runtime.db, user.id, "ticket_page_size", 100)
+    assert await preferences.get_preferences(runtime.db, user.id) == {"ticket_columns": ["error", "tokens"], "ticket_page_size": 100}
+    for key, value in (("theme_css", "x"), ("ticket_columns", ["<script>"]), ("ticket_columns", "error"), ("ticket_page_size", 7)):
+        with pytest.raises(ValidationFailed) as refused:
+            await preferences.set_preference(runtime.db, user.id, key, value)
+        assert refused.value.details[0].field == key
+    assert (await preferences.get_preferences(runtime.db, user.id))["ticket_page_size"] == 100  # nothing refused was stored
