@@ -10,6 +10,7 @@ from ..services import retention
 from ..services.public_ids import PATTERN
 from ..services.read import metrics, queries
 from ..services.read.ingest_report import ingest_report
+from ..services.read.sorting import SORT_NAMES, parse_sort
 from ..services.rules import CLIENT_ID_PATTERN, TICKET_ID_MAX, anchored
 from .deps import CallerDep, FiltersDep, ListFiltersDep, RuntimeDep, reject_unknown_query, timestamp_param
 from .schemas import IngestReport, LogFull, LogPage, Overview, Timeseries, errors
@@ -27,8 +28,11 @@ async def list_logs(
     runtime: RuntimeDep, caller: CallerDep, filters: ListFiltersDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    sort: Annotated[str | None, Query(max_length=32, json_schema_extra={"enum": list(SORT_NAMES)},
+                                      description="order: -executed_at (default, newest first), executed_at, ±execution_time, "
+                                                  "±confidence, ±iterations; '-' is descending, NULLs last; a cursor keeps its order")] = None,
 ):
-    return await queries.list_logs(runtime.db, runtime.public_ids, caller, filters, limit, cursor)
+    return await queries.list_logs(runtime.db, runtime.public_ids, caller, filters, limit, cursor, parse_sort(sort))
 
 
 @router.get("/logs/{log_id}", response_model=LogFull, responses=errors(400, 401, 403, 404, 429, 500, 503),

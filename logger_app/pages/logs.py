@@ -62,7 +62,8 @@ class LogsView:
         self.runtime, self.user, self.filters = runtime, user, filters
         self.sort = parse_sort(view.get("sort"))
         self.size = int(view.get("size") or prefs.get("ticket_page_size") or DEFAULT_SIZE)
-        self.page = int(view.get("page") or (2 if view.get("cursor") else 1))
+        # A page number only means something with its cursor (a bare ?page=3 is the first page).
+        self.page = max(int(view.get("page") or 2), 2) if view.get("cursor") else 1
         # cursor of each page visited; after a reload on page n only that page's cursor is known
         self.cursors: list[str | None] = [view.get("cursor")] if view.get("cursor") else [None]
         self.shown = ticket_columns.shown_columns(prefs.get("ticket_columns"))

@@ -137,3 +137,27 @@ async def test_detail_page_previous_and_next_within_the_filtered_list(user, db):
     await user.open(f"/logs/{ids[0]}")  # opened without a list: no neighbours, the way back to all tickets
     assert not user.find(marker="previous-ticket").elements.pop().enabled
     assert not user.find(marker="next-ticket").elements.pop().enabled
+
+
+async def test_overview_drill_down_links_show_their_bounds_and_presets_apply(user, db):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    await add_logs(db, "acme", [make_log("NEW", status="ERROR", minutes_ago=10), make_log("OLD", status="ERROR", minutes_ago=600),
+                                make_log("OK", minutes_ago=5)])
+    await login(user)
+    since, until = now - timedelta(hours=2), now + timedelta(hours=1)
+    z = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731 - as pages/overview.py iso_z writes them
+    await user.open(f"/logs?since={z(since)}&until={z(until)}&status=ERROR&category=billing")
+    await user.should_not_see(marker="refused-banner")
+    assert [r["ticket_id"] for r in table_rows(user)] == ["NEW"]
+    with user:
+        assert user.find(marker="filter-since").elements.pop().value == since.strftime("%Y-%m-%dT%H:%M")
+        assert user.find(marker="filter-until").elements.pop().value == until.strftime("%Y-%m-%dT%H:%M")
+    await user.open("/logs?status=ERROR")
+    assert {r["ticket_id"] for r in table_rows(user)} == {"NEW", "OLD"}
+    with user:
+        user.find(marker="preset").elements.pop().value = "1h"
+    await eventually(lambda: [r["ticket_id"] for r in table_rows(user)] == ["NEW"])
+    await user.open("/logs?page=3")  # a page number without its cursor is the first page
+    await user.should_see("1–3 of 3")
