@@ -13,11 +13,11 @@ from nicegui import ui
 
 from ..services.access import clients as client_service
 from ..services.errors import AccessDenied, ValidationFailed
-from ..services.read import metrics, queries
+from ..services.read import failing, metrics, queries
 from ..services.read.ingest_report import ingest_report
 from ..services.read.scope import LogFilters
 from ..services.timestamps import parse_bound, shifted
-from . import charts, guard, layout
+from . import charts, guard, layout, overview_panels
 from .view_utils import DATE_LABELS, bad_request, fmt_seconds, fmt_when, log_path, problem_text
 
 RANGES = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(hours=24), "7d": timedelta(days=7),
@@ -125,6 +125,8 @@ async def load(runtime, principal, state: OverviewState) -> dict:
         "recent": (await queries.list_logs(db, runtime.public_ids, principal, replace(current, status="ERROR"), 10))["items"],
         "ingest": [r for r in report if datetime.fromisoformat(r["hour"]) < end],
         "environments": await queries.environments(db, principal, state.client_id),
+        "failing": await failing.what_is_failing(db, principal, current, previous),
+        "by_client": await failing.error_rate_by_client(db, principal, current) if principal.is_admin and not state.client_id else None,
     }
 
 
@@ -177,6 +179,9 @@ class OverviewView:
                     self.charts[key] = chart.classes("w-full h-64 cl-chart").mark(f"chart-{key}")
             for key in ("volume", "latency"):
                 self.charts[key].on("chart:datazoom", guard.rechecked(self.zoomed))
+            with ui.card().classes("w-full"):  # the sixth cell: no empty half-row beside the last chart
+                ui.label("What is failing").classes("text-subtitle1")
+                self.failing = ui.column().classes("w-full gap-2").mark("what-is-failing")
         with ui.grid(columns=2).classes("w-full gap-4 max-lg:grid-cols-1"):
             with ui.card().classes("w-full"):
                 ui.label("Most recent errors").classes("text-subtitle1")
@@ -184,6 +189,11 @@ class OverviewView:
             with ui.card().classes("w-full"):
                 ui.label("Ingest health (accepted vs rejected)").classes("text-subtitle1")
                 self.ingest = ui.column().classes("w-full gap-2").mark("ingest-health")
+        self.by_client_card = ui.card().classes("w-full")
+        with self.by_client_card:
+            ui.label("Error rate by client").classes("text-subtitle1")
+            self.by_client = ui.column().classes("w-full gap-1").mark("error-rate-by-client")
+        self.by_client_card.visible = self.user.principal.is_admin and not self.state.client_id
         self.timer = ui.timer(REFRESH_SECONDS, self.refresh, active=False)
         # The first load waits for the browser: the page is sent at once, never hitting the 3 s limit.
         ui.timer(0, self.refresh, once=True)
@@ -244,11 +254,17 @@ class OverviewView:
                                      value=self.environment.value if self.environment.value in
                                      data["environments"] else "")
         self.show_recent(data["recent"])
+        overview_panels.what_is_failing(self.failing, data["failing"], self.list_link)
+        self.by_client_card.visible = data["by_client"] is not None
+        if data["by_client"] is not None:
+            overview_panels.client_error_rates(self.by_client, data["by_client"], self.list_link)
         self.show_ingest(ingest_totals(data["ingest"]))
 
     def list_link(self, **filters: str | None) -> str:
-        """The ticket list filtered to what was clicked, within this page's environment and client."""
-        base = {"environment": self.state.environment, "client_id": self.state.client_id}
+        """The ticket list filtered to what was clicked, within this page's range, environment and client."""
+        shown = getattr(self, "shown", None)
+        window = {"since": iso_z(shown["start"]), "until": iso_z(shown["end"])} if shown else {}
+        base = {**window, "environment": self.state.environment, "client_id": self.state.client_id}
         return "/logs?" + urlencode([(k, v) for k, v in {**base, **filters}.items() if v])
 
     def bucket_range(self, index) -> tuple[str, str] | None:

@@ -94,7 +94,7 @@ def plan(filters: LogFilters, days: bool = True) -> Plan | None:
     return Plan(replace(filters, since=None, until=None), tuple(segments), tuple(edges))
 
 
-async def _edge_delta(session, principal: Principal, p: Plan) -> Delta:
+async def edge_delta(session, principal: Principal, p: Plan) -> Delta:
     """The ragged edges' raw rows added up: one statement for both edges (every statement costs a
     round trip, and a page load makes ~15 of them)."""
     delta = Delta()
@@ -144,7 +144,7 @@ async def overview(db: Database, principal: Principal, p: Plan, quantiles: Seque
     async with db.analytics() as session:
         rows = (await session.execute(per_key)).all()
         buckets = (await session.execute(latency)).all()
-        edges = await _edge_delta(session, principal, p)
+        edges = await edge_delta(session, principal, p)
     cats: dict[str | None, list] = {}  # category -> [count, errors, [exec sums], exec count]
     hist: dict[int, int] = {}
 
@@ -207,7 +207,7 @@ async def timeseries(db: Database, principal: Principal, p: Plan, bucket: str, q
     async with db.analytics() as session:
         rows = (await session.execute(per_bucket)).all()
         buckets = (await session.execute(latency)).all()
-        edges = await _edge_delta(session, principal, p)
+        edges = await edge_delta(session, principal, p)
     series: dict[datetime, list] = {}  # start -> [total, errors, exec sum, exec count, histogram]
 
     def at(moment: datetime) -> list:
@@ -249,7 +249,7 @@ async def distributions(db: Database, principal: Principal, p: Plan) -> tuple[di
     query = scoped_rollup_select(principal, p.base, r, p.segments, r.status, *sums).group_by(r.status)
     async with db.analytics() as session:
         rows = (await session.execute(query)).all()
-        edges = await _edge_delta(session, principal, p)
+        edges = await edge_delta(session, principal, p)
     conf = {False: [0] * CONFIDENCE_BUCKETS, True: [0] * CONFIDENCE_BUCKETS}
     iters = {False: [0] * (MAX_ITERATIONS_BUCKET + 1), True: [0] * (MAX_ITERATIONS_BUCKET + 1)}
 
