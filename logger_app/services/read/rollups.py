@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_
 
-from ...db import dialect
+from ...db import aggregates
 from ...db.engine import Database
 from ...db.models import LogLatencyRollup, LogRollup, WorkflowLog
 from ...db.rollup_scheme import (
@@ -199,8 +199,8 @@ def _floor(hour: datetime, bucket: str) -> datetime:
 
 async def timeseries(db: Database, principal: Principal, p: Plan, bucket: str, quantiles: Sequence[float]) -> list[dict]:
     r, lat = LogRollup, LogLatencyRollup
-    t = dialect.time_bucket(db.dialect, r.start, bucket).label("t")
-    lt = dialect.time_bucket(db.dialect, lat.start, bucket).label("t")
+    t = aggregates.time_bucket(db.dialect, r.start, bucket).label("t")
+    lt = aggregates.time_bucket(db.dialect, lat.start, bucket).label("t")
     per_bucket = scoped_rollup_select(principal, p.base, r, p.segments, t, r.status, func.sum(r.n), func.sum(r.exec_n),
                                       func.sum(r.exec_sum)).group_by(t, r.status)
     latency = scoped_rollup_select(principal, p.base, lat, p.segments, lt, lat.bucket, func.sum(lat.n)).group_by(lt, lat.bucket)
