@@ -414,3 +414,24 @@ def test_from_the_overview_to_the_failing_tickets_in_two_clicks(browser, site, s
         page.get_by_text(f"DRILL-{scheme}-0").first.wait_for(timeout=15000)
     finally:
         context.close()
+
+
+def test_an_opentelemetry_trace_reads_as_a_span_waterfall_in_the_browser(page, site):
+    """The stock OTLP exporter ships an instrumented agent's spans; its log's detail page shows the
+    span tree with the tool, its input and output, the models and the exception message."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from tests.support.otel import provider, run_agent
+    from tests.support.server import read_back
+
+    tp, _ = provider(OTLPSpanExporter(endpoint=site["server"].url + "/v1/traces", headers={"x-api-key": site["acme"]}))
+    run_agent(tp, "OTEL-BROWSER", fail=True)
+    tp.shutdown()
+    [item] = [i for i in read_back(site["server"].url, site["acme"]) if i["ticket_id"] == "OTEL-BROWSER"]
+    login(page, site["server"].url, "admin", "admin-password-for-tests")
+    page.goto(f"{site['server'].url}/logs/{item['id']}")
+    page.wait_for_selector("text=read as: OpenTelemetry spans", timeout=15000)
+    for text in ("lookup_order", "order service unreachable", "gpt-4o-mini", "Where is my refund for order A-17?"):
+        page.get_by_text(text).first.wait_for(timeout=15000)
+    assert page.locator(".cl-bar").count() >= 4  # real durations: one time bar per span
+    page.screenshot(path=str(SHOTS / "trace-otlp.png"), full_page=True)
