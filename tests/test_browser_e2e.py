@@ -372,3 +372,67 @@ def test_overview_charts_are_legible_in_both_themes_with_no_clipped_or_colliding
             page.screenshot(path=str(SHOTS / "overview-dark.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_from_the_overview_to_the_failing_tickets_in_two_clicks(browser, site, scheme):
+    """An operator sees an error type in "What is failing", clicks it and lands on the list of exactly
+    those runs; a click on a chart bar does the same for its time bucket."""
+    failing = {"iterations": [{"thought": "Check the carrier.", "action": "carrier_api", "action_input": {"parcel": "P-9"},
+                               "error": {"type": f"CarrierDown{scheme.title()}", "message": "carrier API answered 503"}}]}
+    for i in range(3):
+        _api(site["server"], site["acme"], "/api/v1/logs", {"ticket_id": f"DRILL-{scheme}-{i}", "status": "ERROR",
+                                                            "category": "shipping", "payload": failing})
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        login(page, site["server"].url, "admin", "admin-password-for-tests")
+        page.goto(site["server"].url + "/?range=1h")
+        link = page.get_by_role("link", name=f"CarrierDown{scheme.title()}")
+        link.wait_for(timeout=15000)
+        assert link.evaluate("(el) => { const c = getComputedStyle(el).color; return c; }")  # rendered, styled
+        link.click()
+        page.wait_for_url("**/logs?*error_type=*", timeout=15000)
+        for i in range(3):
+            page.get_by_text(f"DRILL-{scheme}-{i}").first.wait_for(timeout=15000)
+        assert page.get_by_text("DRILL-", exact=False).count() >= 3
+        assert f"DRILL-{'dark' if scheme == 'light' else 'light'}-" not in page.content()  # only this error type
+        # Back on the overview, a click on the volume chart's last bar opens that bucket's tickets.
+        page.goto(site["server"].url + "/?range=1h")
+        page.wait_for_function("() => document.querySelectorAll('.cl-chart svg path').length > 10", timeout=15000)
+        chart = page.locator(".cl-chart").first
+        box = chart.bounding_box()
+        # The bars: filled paths in the plot area (below the legend), as wide as a bucket.
+        bars = chart.locator("svg path").evaluate_all(
+            "(ps) => ps.filter((p) => p.getAttribute('fill') === '#5070dd')"  # the Tickets series' colour
+            ".map((p) => p.getBoundingClientRect()).filter((r) => r.height > 2 && r.width < 20)"  # not the legend's wider icon
+            ".map((r) => [r.x + r.width / 2, r.y + r.height - 2])")
+        assert bars, "no bars drawn"
+        x, y = max(bars)
+        assert box["x"] <= x <= box["x"] + box["width"]
+        page.mouse.click(x, y)
+        page.wait_for_url("**/logs?*since=*", timeout=15000)
+        page.get_by_text(f"DRILL-{scheme}-0").first.wait_for(timeout=15000)
+    finally:
+        context.close()
+
+
+def test_an_opentelemetry_trace_reads_as_a_span_waterfall_in_the_browser(page, site):
+    """The stock OTLP exporter ships an instrumented agent's spans; its log's detail page shows the
+    span tree with the tool, its input and output, the models and the exception message."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from tests.support.otel import provider, run_agent
+    from tests.support.server import read_back
+
+    tp, _ = provider(OTLPSpanExporter(endpoint=site["server"].url + "/v1/traces", headers={"x-api-key": site["acme"]}))
+    run_agent(tp, "OTEL-BROWSER", fail=True)
+    tp.shutdown()
+    [item] = [i for i in read_back(site["server"].url, site["acme"]) if i["ticket_id"] == "OTEL-BROWSER"]
+    login(page, site["server"].url, "admin", "admin-password-for-tests")
+    page.goto(f"{site['server'].url}/logs/{item['id']}")
+    page.wait_for_selector("text=read as: OpenTelemetry spans", timeout=15000)
+    for text in ("lookup_order", "order service unreachable", "gpt-4o-mini", "Where is my refund for order A-17?"):
+        page.get_by_text(text).first.wait_for(timeout=15000)
+    assert page.locator(".cl-bar").count() >= 4  # real durations: one time bar per span
+    page.screenshot(path=str(SHOTS / "trace-otlp.png"), full_page=True)

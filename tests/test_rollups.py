@@ -252,13 +252,13 @@ async def test_the_overview_page_reads_rollups_and_only_the_ragged_edges_raw(api
 
     monkeypatch.setattr(metrics, "scoped_select", no_raw_path)  # what metrics.py's raw path starts from
     raw_reads: list[LogFilters] = []
-    real_edge_delta = rollups._edge_delta
+    real_edge_delta = rollups.edge_delta
 
     async def recording(session, principal, plan):
         raw_reads.extend(plan.edges)
         return await real_edge_delta(session, principal, plan)
 
-    monkeypatch.setattr(rollups, "_edge_delta", recording)
+    monkeypatch.setattr(rollups, "edge_delta", recording)
     for principal in (Principal.admin(), Principal.for_client("acme")):
         for range_ in ("24h", "7d", "30d"):
             raw_reads.clear()

@@ -9,9 +9,8 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
   upsert_add                               counters that add up (services/ingest/counters.py)
   upsert_add_rows, period_floor            the rollups' deltas and rebuild (services/ingest/rollup_delta.py,
                                            db/rollup_scheme.py)
-  time_bucket, percentiles, read_prelude   the aggregates (services/read/metrics.py); the services
-                                           build the tenant-scoped SELECT (services/read/scope.py),
-                                           these only wrap it
+  (aggregates)                             time_bucket, percentiles, read_prelude: db/aggregates.py
+  (rate limits)                            the shared token bucket's statement: db/rate_buckets.py
   (search)                                 the search index and its queries: db/search_index.py
 """
 
@@ -27,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Float, Integer, Select, Table, and_, case, cast, func, or_, select, text, type_coerce
+from sqlalchemy import Select, Table, func, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -290,96 +289,3 @@ def period_floor(dialect: Dialect, column: Any, period: str) -> Any:
     if dialect is Dialect.POSTGRESQL:
         return func.timezone("UTC", func.date_trunc(period, func.timezone("UTC", column)))
     return func.strftime("%Y-%m-%d %H:00:00.000000" if period == "hour" else "%Y-%m-%d 00:00:00.000000", column)
-
-
-# -- aggregates -----------------------------------------------------------------------------------
-
-# PostgreSQL's default work_mem (4 MB) made the percentile sorts of 155k-1M values spill to disk.
-_PG_WORK_MEM = text("SET LOCAL work_mem = '64MB'")
-# SQLite stores UTC timestamps as text, so a bucket is a prefix of that text with the rest zeroed.
-_SQLITE_BUCKETS = {"minute": "%Y-%m-%d %H:%M:00", "hour": "%Y-%m-%d %H:00:00"}
-_SQLITE_DAY = "%Y-%m-%d 00:00:00"  # any other bucket name means a day, as on PostgreSQL's side
-
-
-async def read_prelude(dialect: Dialect, session: Any) -> None:
-    """Run first in a read session that sorts many values (the percentiles)."""
-    if dialect is Dialect.POSTGRESQL:
-        await session.execute(_PG_WORK_MEM)  # LOCAL: ends with this read transaction
-
-
-def time_bucket(dialect: Dialect, column: Any, bucket: str) -> Any:
-    """The start of the UTC minute/hour/day of `column`: a timestamp on PostgreSQL, text on SQLite
-    (which stores UTC timestamps as text)."""
-    if dialect is Dialect.POSTGRESQL:
-        return func.date_trunc(bucket, func.timezone("UTC", column))
-    return func.strftime(_SQLITE_BUCKETS.get(bucket, _SQLITE_DAY), column)
-
-
-def percentiles(dialect: Dialect, grouped: Select, value: Any, quantiles: Sequence[float], group: Any = None) -> Select:
-    """`grouped`, a scoped aggregate SELECT (GROUP BY `group`, or one row in all), with one more
-    column per quantile q: the percentile of `value` in the group, interpolated linearly between
-    the closest ranks (PostgreSQL's percentile_cont), NULL when the group has no values."""
-    if dialect is Dialect.POSTGRESQL:
-        return grouped.add_columns(*(func.percentile_cont(q).within_group(value) for q in quantiles))
-    return _sqlite_percentiles(grouped, value, quantiles, group)
-
-
-def _sqlite_percentiles(grouped: Select, value: Any, quantiles: Sequence[float], group: Any) -> Select:
-    """SQLite has no percentile_cont: rank the values in the database and keep, per group, only
-    the rows at rank floor((n - 1) * q) and the one after, then interpolate in the same statement.
-
-    Reading every value and sorting it in Python ran on the event loop (one key with 300k logs held
-    /healthz for 2.2 s); SQLite sorts in its own thread, releasing the GIL, and one row per group
-    comes back. The ranks are joined to a count in `grouped` rather than counted by a second window
-    function (that was ~40% slower), and counts and ranks are one statement, so one snapshot. CAST
-    truncates like Python's int() did (on PostgreSQL it would round), and the arithmetic is the same
-    IEEE double operations as the Python it replaces, so the numbers are unchanged."""
-    keyed = [group.label("pct_group")] if group is not None else []
-    groups = grouped.add_columns(func.count(value).label("pct_n"), *keyed).order_by(None).subquery()
-    values = (grouped.with_only_columns(*keyed, value.label("v"), maintain_column_froms=True)
-              .group_by(None).order_by(None).where(value.is_not(None)).subquery())
-    by = [values.c.pct_group] if keyed else []
-    rank = (func.row_number().over(partition_by=by or None, order_by=values.c.v) - 1).label("rn")
-    ranked = select(*by, values.c.v, rank).subquery()
-    wanted, columns = [], []
-    for q in quantiles:
-        pos = type_coerce((groups.c.pct_n - 1) * q, Float)
-        low = cast(pos, Integer)
-        wanted += [ranked.c.rn == low, ranked.c.rn == low + 1]
-        lo = func.max(case((ranked.c.rn == low, ranked.c.v)))
-        hi = func.coalesce(func.max(case((ranked.c.rn == low + 1, ranked.c.v))), lo)  # low + 1 == n: no next
-        columns.append(type_coerce(lo + (hi - lo) * (pos - low), Float))
-    on = or_(*wanted)
-    if keyed:
-        on = and_(ranked.c.pct_group == groups.c.pct_group, on)
-    out = [c for c in groups.c if c.name not in ("pct_n", "pct_group")]
-    query = select(*out, *columns).select_from(groups.outerjoin(ranked, on)).group_by(*groups.c)
-    return query.order_by(groups.c.pct_group) if keyed else query
-
-
-# -- shared rate limits (PostgreSQL) --------------------------------------------------------------
-
-# One statement takes a token from a key's bucket for every process at once: the row lock orders
-# concurrent takers, the database's clock refills (so processes never disagree about time), and
-# `allowed` tells whether this call got a token (the new token count alone cannot: 0.4 left after
-# a take and 0.4 refilled without one look the same).
-_PG_TAKE_TOKEN = text("""
-INSERT INTO rate_buckets AS b (key_id, kind, tokens, updated_at, allowed)
-VALUES (CAST(:key_id AS bigint), CAST(:kind AS varchar), CAST(:burst AS float8) - 1,
-        coalesce(CAST(:now AS float8), extract(epoch FROM clock_timestamp())), true)
-ON CONFLICT (key_id, kind) DO UPDATE SET
-  allowed = least(CAST(:burst AS float8), b.tokens + (excluded.updated_at - b.updated_at) * CAST(:rate AS float8)) >= 1,
-  tokens = least(CAST(:burst AS float8), b.tokens + (excluded.updated_at - b.updated_at) * CAST(:rate AS float8))
-           - CASE WHEN least(CAST(:burst AS float8), b.tokens + (excluded.updated_at - b.updated_at) * CAST(:rate AS float8)) >= 1 THEN 1 ELSE 0 END,
-  updated_at = excluded.updated_at
-RETURNING allowed, tokens
-""")
-
-
-async def take_token(conn: AsyncConnection, key_id: int, kind: str, rate: float, burst: float,
-                     now: float | None = None) -> tuple[bool, float]:
-    """(allowed, tokens left) for one request of `key_id` against the shared bucket `kind` (PostgreSQL
-    only). `now`: a caller's clock (tests freeze time); None is the database's clock."""
-    params = {"key_id": key_id, "kind": kind, "rate": rate, "burst": burst, "now": now}
-    row = (await conn.execute(_PG_TAKE_TOKEN, params)).one()
-    return bool(row[0]), float(row[1])

@@ -71,6 +71,8 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every SQLite test
         cur = dbapi_conn.cursor()
+        # First: it only takes effect on a file with no tables yet (db/sqlite_space.py converts older ones).
+        cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cur.execute("PRAGMA journal_mode=WAL")
         # Another process (the CLI, a second server) may hold the write lock briefly.
         cur.execute("PRAGMA busy_timeout=10000")

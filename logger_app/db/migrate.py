@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 from .dialect import Dialect
 from .engine import ensure_sqlite_dir
@@ -22,9 +23,16 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_sync(url: str) -> None:
-    if Dialect.of_url(url) is Dialect.SQLITE:
+    sqlite = Dialect.of_url(url) is Dialect.SQLITE
+    if sqlite:
         ensure_sqlite_dir(url)
     command.upgrade(alembic_config(url), "head")
+    if sqlite:
+        path = make_url(url).database
+        if path and path != ":memory:":
+            from .sqlite_space import convert_to_incremental
+
+            convert_to_incremental(path)
 
 
 async def upgrade(url: str) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select
 from ..db.engine import Database
 from ..db.models import AuditEvent, WorkflowLog
 from ..db.rollup_scheme import ROLLUP_COLUMNS
+from ..db.sqlite_space import reclaim
 from ..db.types import utcnow
 from .access.principal import Principal
 from .errors import Forbidden, NotFound
@@ -45,6 +46,8 @@ async def prune(db: Database, days: int) -> int:
         total += len(ids)
         if len(ids) < CHUNK:
             break
+    if total:
+        await reclaim(db)  # SQLite: give the freed pages back to the disk (in steps)
     return total
 
 

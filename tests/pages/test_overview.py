@@ -210,3 +210,53 @@ async def test_dragging_a_span_on_a_time_chart_zooms_the_page_to_it(user, db):
     await eventually(lambda: card(user, "total") == "1", timeout=5)
     with user:
         assert user.find(marker="range").elements.pop().value == "custom"
+
+
+def _react(tool: str, error: str | None = None) -> dict:
+    step = {"thought": "Look it up.", "action": tool, "action_input": {"id": 7}, "observation": "ok"}
+    if error:
+        step = {**step, "observation": None, "error": {"type": error, "message": f"{tool} failed"}}
+    return {"iterations": [step], "final_answer": "done"}
+
+
+async def test_what_is_failing_and_error_rate_by_client(user, db):
+    await add_logs(db, "acme", [make_log(f"A-{i}", status="ERROR", minutes_ago=10 + i, payload=_react("refund_api", "TimeoutError"))
+                                for i in range(3)] +
+                   [make_log("A-OK", minutes_ago=5, payload=_react("refund_api"))] +
+                   [make_log("A-OLD", status="ERROR", minutes_ago=24 * 60 + 60, payload=_react("refund_api", "TimeoutError"))])
+    await add_logs(db, "globex", [make_log("G-1", status="ERROR", minutes_ago=30, payload=_react("crm_lookup", "KeyError")),
+                                  make_log("G-2", minutes_ago=31, payload=_react("crm_lookup"))])
+    await login(user, next_page="/")
+    await user.open("/?range=24h")
+    await loaded(user)
+    with user.scope(marker="failing-error-types"):
+        await user.should_see("TimeoutError", retries=50)
+        await user.should_see("KeyError")
+        await user.should_see("+200 %")  # 3 timeouts now, 1 the day before
+    with user:
+        links = {e.text: e.props["href"] for e in user.find(marker="failing-error-type").elements}
+        tools = {e.text: e.props["href"] for e in user.find(marker="failing-tool").elements}
+    assert "error_type=TimeoutError" in links["TimeoutError"] and "status=ERROR" in links["TimeoutError"]
+    assert "tool=refund_api" in tools["refund_api"]
+    with user.scope(marker="failing-tools"):
+        await user.should_see("75 % of 4")  # refund_api: 3 of its 4 runs failed
+    with user.scope(marker="error-rate-by-client"):
+        await user.should_see("75.0 %")  # acme: 3 of its 4 runs in the range
+        await user.should_see("50.0 %")  # globex: 1 of 2
+    await user.open(links["TimeoutError"])
+    rows = await eventually(lambda: table_rows(user) or None)
+    assert sorted(r["ticket_id"] for r in rows) == ["A-0", "A-1", "A-2"]
+
+
+async def test_a_client_user_sees_its_own_failures_and_no_per_client_table(user, db):
+    await add_logs(db, "acme", [make_log("A-1", status="ERROR", minutes_ago=10, payload=_react("refund_api", "TimeoutError"))])
+    await add_logs(db, "globex", [make_log("G-1", status="ERROR", minutes_ago=10, payload=_react("crm_lookup", "KeyError"))])
+    await client_user(db, "carol", "acme")
+    await login(user, "carol", CLIENT_PASSWORD, next_page="/")
+    await user.open("/")
+    await loaded(user)
+    with user.scope(marker="what-is-failing"):
+        await user.should_see("TimeoutError", retries=50)
+        await user.should_not_see("KeyError")
+        await user.should_not_see("crm_lookup")
+    await user.should_not_see("Error rate by client")

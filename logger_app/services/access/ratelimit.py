@@ -4,7 +4,7 @@
 A token bucket per API key id. On SQLite (one server process per file) the bucket lives in the
 process. On PostgreSQL, where several processes share the database (`serve --workers N`, or
 processes on several machines), SharedRateLimiter keeps it in a `rate_buckets` row that one
-statement refills and takes from (db/dialect.py take_token), so the limit holds across every
+statement refills and takes from (db/rate_buckets.py take_token), so the limit holds across every
 process: N processes together admit `rate` a second, in bursts of `burst`, never N times that.
 Ingest and reads count in separate buckets, so a key that polls the dashboards cannot lose its writes.
 
@@ -26,8 +26,9 @@ import logging
 import time
 from typing import Any
 
-from ...db.dialect import Dialect, take_token
+from ...db.dialect import Dialect
 from ...db.engine import Database
+from ...db.rate_buckets import take_token
 from ..errors import RateLimited
 from ..faults import run_with_deadline
 from .principal import Principal

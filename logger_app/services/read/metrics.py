@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import case, func
 
-from ...db import dialect
+from ...db import aggregates
 from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ...db.rollup_scheme import CONFIDENCE_BUCKETS, MAX_ITERATIONS_BUCKET
@@ -25,7 +25,7 @@ QUANTILES = (0.5, 0.95)
 
 async def _percentiles(session, db: Database, principal: Principal, filters: LogFilters) -> tuple[Any, Any]:
     exec_time = WorkflowLog.execution_time_seconds
-    query = dialect.percentiles(db.dialect, scoped_select(principal, filters, func.count(exec_time)), exec_time, QUANTILES)
+    query = aggregates.percentiles(db.dialect, scoped_select(principal, filters, func.count(exec_time)), exec_time, QUANTILES)
     _, p50, p95 = (await session.execute(query)).one()
     return p50, p95
 
@@ -45,7 +45,7 @@ async def overview(db: Database, principal: Principal, filters: LogFilters, raw:
     )
     per_category = per_category.group_by(WorkflowLog.category).order_by(func.count().desc())
     async with db.analytics() as session:
-        await dialect.read_prelude(db.dialect, session)
+        await aggregates.read_prelude(db.dialect, session)
         categories = sorted((await session.execute(per_category)).all(), key=lambda r: rollups.category_order(r[0], r[1]))
         p50, p95 = await _percentiles(session, db, principal, filters)
     total = sum(n for _, n, _, _, _ in categories)
@@ -79,14 +79,14 @@ async def timeseries(db: Database, principal: Principal, filters: LogFilters, bu
     (ranges up to 3 h on the overview) always come from raw rows: the rollups know only hours."""
     if bucket in ("hour", "day") and (plan := _plan(filters, raw, days=bucket == "day")) is not None:
         return await rollups.timeseries(db, principal, plan, bucket, QUANTILES)
-    b = dialect.time_bucket(db.dialect, WorkflowLog.executed_at, bucket)
+    b = aggregates.time_bucket(db.dialect, WorkflowLog.executed_at, bucket)
     is_error = case((WorkflowLog.status == "ERROR", 1), else_=0)
     exec_time = WorkflowLog.execution_time_seconds
     label = b.label("bucket")
     grouped = scoped_select(principal, filters, label, func.count(), func.sum(is_error), func.avg(exec_time))
-    query = dialect.percentiles(db.dialect, grouped.group_by(label).order_by(label), exec_time, QUANTILES, group=b)
+    query = aggregates.percentiles(db.dialect, grouped.group_by(label).order_by(label), exec_time, QUANTILES, group=b)
     async with db.analytics() as session:
-        await dialect.read_prelude(db.dialect, session)
+        await aggregates.read_prelude(db.dialect, session)
         rows = (await session.execute(query)).all()
     return [
         {"bucket": _as_utc(t).isoformat(), "total": n, "errors": int(e or 0),

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_
 
-from ...db import dialect
+from ...db import aggregates
 from ...db.engine import Database
 from ...db.models import LogLatencyRollup, LogRollup, WorkflowLog
 from ...db.rollup_scheme import (
@@ -94,7 +94,7 @@ def plan(filters: LogFilters, days: bool = True) -> Plan | None:
     return Plan(replace(filters, since=None, until=None), tuple(segments), tuple(edges))
 
 
-async def _edge_delta(session, principal: Principal, p: Plan) -> Delta:
+async def edge_delta(session, principal: Principal, p: Plan) -> Delta:
     """The ragged edges' raw rows added up: one statement for both edges (every statement costs a
     round trip, and a page load makes ~15 of them)."""
     delta = Delta()
@@ -157,7 +157,7 @@ async def overview(db: Database, principal: Principal, p: Plan, quantiles: Seque
     async with db.analytics() as session:
         rows = (await session.execute(per_key)).all()
         buckets = (await session.execute(latency)).all()
-        edges = await _edge_delta(session, principal, p)
+        edges = await edge_delta(session, principal, p)
     cats: dict[str | None, list] = {}  # category -> [count, errors, [exec sums], exec count]
     hist: dict[int, int] = {}
 
@@ -212,15 +212,15 @@ def _floor(hour: datetime, bucket: str) -> datetime:
 
 async def timeseries(db: Database, principal: Principal, p: Plan, bucket: str, quantiles: Sequence[float]) -> list[dict]:
     r, lat = LogRollup, LogLatencyRollup
-    t = dialect.time_bucket(db.dialect, r.start, bucket).label("t")
-    lt = dialect.time_bucket(db.dialect, lat.start, bucket).label("t")
+    t = aggregates.time_bucket(db.dialect, r.start, bucket).label("t")
+    lt = aggregates.time_bucket(db.dialect, lat.start, bucket).label("t")
     per_bucket = scoped_rollup_select(principal, p.base, r, p.segments, t, r.status, func.sum(r.n), func.sum(r.exec_n),
                                       func.sum(r.exec_sum)).group_by(t, r.status)
     latency = scoped_rollup_select(principal, p.base, lat, p.segments, lt, lat.bucket, func.sum(lat.n)).group_by(lt, lat.bucket)
     async with db.analytics() as session:
         rows = (await session.execute(per_bucket)).all()
         buckets = (await session.execute(latency)).all()
-        edges = await _edge_delta(session, principal, p)
+        edges = await edge_delta(session, principal, p)
     series: dict[datetime, list] = {}  # start -> [total, errors, exec sum, exec count, histogram]
 
     def at(moment: datetime) -> list:
@@ -262,7 +262,7 @@ async def distributions(db: Database, principal: Principal, p: Plan) -> tuple[di
     query = scoped_rollup_select(principal, p.base, r, p.segments, r.status, *sums).group_by(r.status)
     async with db.analytics() as session:
         rows = (await session.execute(query)).all()
-        edges = await _edge_delta(session, principal, p)
+        edges = await edge_delta(session, principal, p)
     conf = {False: [0] * CONFIDENCE_BUCKETS, True: [0] * CONFIDENCE_BUCKETS}
     iters = {False: [0] * (MAX_ITERATIONS_BUCKET + 1), True: [0] * (MAX_ITERATIONS_BUCKET + 1)}
 
