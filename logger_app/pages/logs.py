@@ -19,7 +19,7 @@ from ..services.read import queries
 from ..services.read.list_params import FILTER_NAMES, PAGE_SIZES, check_params
 from ..services.read.sorting import DEFAULT_SORT, parse_sort
 from . import exports, guard, layout, ticket_columns
-from .overview import iso_z, local_input
+from .overview_state import iso_z, local_input
 from .view_utils import PageFilters, log_path
 
 LIVE_SECONDS = 1.5  # "new logs appear within 2 s"
