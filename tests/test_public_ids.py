@@ -209,7 +209,7 @@ async def test_a_well_formed_unknown_id_is_404_like_another_clients(api, make_ke
 async def test_openapi_declares_ids_as_patterned_strings(api):
     spec = (await api.get("/openapi.json")).json()
     schemas = spec["components"]["schemas"]
-    for name in ("IngestResult", "LogSummary", "LogFull"):
+    for name in ("IngestResult", "LogListItem", "LogFull"):
         prop = schemas[name]["properties"]["id"]
         assert prop["type"] == "string" and prop["pattern"] == "^log_[0-9a-f]{16}$", (name, prop)
     item_id = schemas["BatchItemResult"]["properties"]["id"]

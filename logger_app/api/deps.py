@@ -109,8 +109,11 @@ FiltersDep = Annotated[LogFilters, Depends(get_filters)]
 def _text(name: str) -> Any:
     param = next(p for p in TRIAGE_PARAMS if p.name == name)
     # Declared as text and parsed by search.parse_triage, exactly as the list page parses its URL.
+    # A number parameter is documented as one (anyOf replaces the generated string|null schema), so a
+    # client or fuzzer reads the rule the parser enforces, minimum included.
+    number = {"anyOf": [{"type": "number", **({"minimum": param.minimum} if param.minimum is not None else {})}, {"type": "null"}]}
     return Query(max_length=param.max_length * 4, description=param.description,
-                 json_schema_extra={"type": "number"} if param.kind == "number" else None)
+                 json_schema_extra=number if param.kind == "number" else None)
 
 
 def get_list_filters(

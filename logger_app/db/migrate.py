@@ -26,6 +26,11 @@ def upgrade_sync(url: str) -> None:
     sqlite = Dialect.of_url(url) is Dialect.SQLITE
     if sqlite:
         ensure_sqlite_dir(url)
+        path = make_url(url).database
+        if path and path != ":memory:":
+            from .sqlite_space import prepare_new_file
+
+            prepare_new_file(path)  # before the first table: a new file needs no conversion later
     command.upgrade(alembic_config(url), "head")
     if sqlite:
         path = make_url(url).database

@@ -24,6 +24,15 @@ INCREMENTAL = 2  # PRAGMA auto_vacuum: 0 none, 1 full, 2 incremental
 STEP_PAGES = 2_000
 
 
+def prepare_new_file(path: str) -> None:
+    """A file about to get its first table is made with incremental auto-vacuum (a no-op for a file
+    that has tables: that one is converted after the migrations, if it must be)."""
+    with sqlite3.connect(path, timeout=60) as conn:
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            conn.execute(f"PRAGMA auto_vacuum={INCREMENTAL}")
+            conn.execute("VACUUM")  # writes the header with the setting while the file is empty (instant)
+
+
 def convert_to_incremental(path: str) -> bool:
     """Switch an existing file to incremental auto-vacuum (a one-time VACUUM). True if it did."""
     with sqlite3.connect(path, timeout=60) as conn:
