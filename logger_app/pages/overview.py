@@ -197,13 +197,21 @@ class OverviewView:
             if not items:
                 ui.label("No errors in this period.").classes("text-grey-7")
             for item in items:
-                with ui.row().classes("w-full items-center gap-3 no-wrap"):
-                    ui.link(item["ticket_id"][:80], log_path(item["id"])).classes("text-negative")
-                    ui.label(item["category"] or "—").classes("text-grey-7 truncate")
-                    if self.user.principal.is_admin:
-                        ui.label(item["client_id"]).classes("text-grey-7")
-                    ui.space()
-                    ui.label(fmt_when(item["executed_at"])).classes("text-xs text-grey-7")
+                triage = item.get("triage") or {}
+                with ui.column().classes("w-full gap-0").mark("recent-error"):
+                    with ui.row().classes("w-full items-center gap-3 no-wrap"):
+                        ui.link(item["ticket_id"][:80], log_path(item["id"])).classes("text-negative")
+                        ui.label(item["category"] or "—").classes("text-grey-7 truncate")
+                        if self.user.principal.is_admin:
+                            ui.label(item["client_id"]).classes("text-grey-7")
+                        ui.space()
+                        ui.label(fmt_when(item["executed_at"])).classes("text-xs text-grey-7")
+                    # What failed, in words: the error type and the first error's message (as text).
+                    kind = ", ".join(triage.get("error_types") or [])[:80]
+                    message = (triage.get("first_error") or "")[:160]
+                    if kind or message:
+                        ui.label(f"{kind}: {message}" if kind and message else kind or message) \
+                            .classes("text-xs truncate w-full").mark("recent-error-what")
 
     def show_ingest(self, totals: dict[str, dict]) -> None:
         self.ingest.clear()

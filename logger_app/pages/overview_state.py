@@ -117,7 +117,7 @@ async def load(runtime, principal, state: OverviewState) -> dict:
         "previous": await metrics.overview(db, principal, previous),
         "series": await metrics.timeseries(db, principal, current, bucket),
         "dist": await metrics.distributions(db, principal, current),
-        "recent": (await queries.list_logs(db, runtime.public_ids, principal, replace(current, status="ERROR"), 10))["items"],
+        "recent": (await queries.list_logs(db, runtime.public_ids, principal, replace(current, status="ERROR"), 10, triage=True))["items"],
         "ingest": [r for r in report if datetime.fromisoformat(r["hour"]) < end],
         "environments": await queries.environments(db, principal, state.client_id),
         "failing": await failing.what_is_failing(db, principal, current, previous),

@@ -260,3 +260,12 @@ async def test_a_client_user_sees_its_own_failures_and_no_per_client_table(user,
         await user.should_not_see("KeyError")
         await user.should_not_see("crm_lookup")
     await user.should_not_see("Error rate by client")
+
+
+async def test_most_recent_errors_say_what_failed(user, db):
+    await add_logs(db, "acme", [make_log("WHAT-1", status="ERROR", minutes_ago=5, payload=_react("refund_api", "TimeoutError"))])
+    await login(user, next_page="/")
+    await user.open("/")
+    await loaded(user)
+    with user.scope(marker="recent-errors"):
+        await user.should_see("TimeoutError: refund_api failed", retries=50)
