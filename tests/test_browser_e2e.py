@@ -436,3 +436,25 @@ def test_an_opentelemetry_trace_reads_as_a_span_waterfall_in_the_browser(page, s
         page.get_by_text(text).first.wait_for(timeout=15000)
     assert page.locator(".cl-bar").count() >= 4  # real durations: one time bar per span
     page.screenshot(path=str(SHOTS / "trace-otlp.png"), full_page=True)
+
+
+def test_the_time_zone_toggle_shows_times_in_the_browsers_zone_and_is_remembered(browser, site):
+    _api(site["server"], site["acme"], "/api/v1/logs", {"ticket_id": "TZ-BROWSER", "status": "SUCCESS",
+                                                        "executed_at": "2026-06-01T12:00:00Z"})
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    try:
+        subprocess.run([sys.executable, "-m", "logger_app", "user", "create", "tz-user", "--role", "admin", "--password-stdin"],
+                       cwd=REPO, env=site["server"].env, input="tz-user-password\n", check=True, capture_output=True, text=True, timeout=60)
+        login(page, site["server"].url, "tz-user", "tz-user-password")
+        page.goto(site["server"].url + "/logs?ticket_id=TZ-BROWSER")
+        page.get_by_text("2026-06-01 12:00:00").first.wait_for(timeout=15000)
+        page.get_by_role("button", name="UTC").click()  # the header's zone toggle
+        page.get_by_role("button", name="Asia/Tokyo").wait_for(timeout=15000)
+        page.get_by_text("2026-06-01 21:00:00").first.wait_for(timeout=15000)
+        page.goto(site["server"].url + "/logs?ticket_id=TZ-BROWSER")  # remembered for this user
+        page.get_by_text("2026-06-01 21:00:00").first.wait_for(timeout=15000)
+        page.get_by_role("button", name="Asia/Tokyo").click()  # and back to UTC
+        page.get_by_text("2026-06-01 12:00:00").first.wait_for(timeout=15000)
+    finally:
+        context.close()

@@ -10,6 +10,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .view_utils import page_zone
+
 BUCKET_STEP = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 MAX_CATEGORIES = 15
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>{}|]")
@@ -43,7 +45,9 @@ def _floor(moment: datetime, bucket: str) -> datetime:
 
 
 def _axis_label(moment: datetime, bucket: str) -> str:
-    return moment.strftime("%m-%d" if bucket == "day" else "%m-%d %H:%M")
+    if bucket == "day":
+        return moment.strftime("%m-%d")  # days are UTC days, whatever zone the page shows
+    return moment.astimezone(page_zone()).strftime("%m-%d %H:%M")
 
 
 def filled_series(points: list[dict], start: datetime, end: datetime, bucket: str) -> dict[str, list]:

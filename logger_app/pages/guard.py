@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -138,6 +139,17 @@ def storage_outage() -> Iterator[Outage]:
         outage.down = True
 
 
+async def _use_time_zone(runtime, user: PageUser) -> None:
+    """The user's time-zone preference on this page's client (view_utils.page_zone reads it)."""
+    from ..services.access.preferences import get_preferences
+    from .view_utils import PAGE_ZONE_ATTR
+
+    name = None
+    with storage_outage():  # a preference is a nicety: without the store, times stay in UTC
+        name = (await get_preferences(runtime.db, user.user_id)).get("time_zone")
+    setattr(context.client, PAGE_ZONE_ATTR, ZoneInfo(name) if name and name != "UTC" else None)
+
+
 def dashboard_page(runtime, path: str, *, title: str, admin: bool = False):
     """Register a signed-in page: `build(request, user, **params)` runs only for a live session
     (else a redirect to /login and back), for admins only with admin=True (else a 403 page), and
@@ -157,6 +169,7 @@ def dashboard_page(runtime, path: str, *, title: str, admin: bool = False):
                 return None
             if isinstance(user, RedirectResponse):
                 return user
+            await _use_time_zone(runtime, user)
             if admin and not user.is_admin:
                 with frame(runtime, user, "Not allowed", active=""):
                     notice("block", "403 – not allowed", "Your account may not open this page.")

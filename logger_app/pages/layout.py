@@ -43,6 +43,31 @@ def _client_selector(clients: list[str], client_id: str | None) -> None:
         .props("dense options-dense outlined dark").classes("min-w-40").mark("client-select")
 
 
+def _zone_toggle(runtime, user: PageUser) -> None:
+    """UTC <-> the browser's own zone (asked of its Intl API), remembered per user."""
+    from ..services.access.preferences import set_preference
+    from .view_utils import zone_label
+
+    shown = zone_label()
+
+    async def toggle() -> None:
+        if not await still_valid(runtime, user):
+            ui.navigate.to("/login")
+            return
+        zone = "UTC"
+        if shown == "UTC":
+            zone = await ui.run_javascript("Intl.DateTimeFormat().resolvedOptions().timeZone", timeout=5)
+        try:
+            await set_preference(runtime.db, user.user_id, "time_zone", zone)
+        except Exception:  # an odd zone name from the browser, or no store: say so, keep UTC
+            ui.notify("Could not switch the time zone", type="warning")
+            return
+        ui.navigate.reload()
+
+    ui.button(shown, icon="schedule", on_click=toggle).props("flat dense no-caps color=white") \
+        .tooltip("Times in UTC or in your browser's time zone").mark("zone-toggle")
+
+
 def _theme_toggle(runtime, user: PageUser) -> None:
     dark = ui.dark_mode(user.dark_mode)
 
@@ -89,6 +114,7 @@ def frame(runtime, user: PageUser, title: str, active: str, clients: list[str] |
         ui.space()
         if user.role == "admin" and clients is not None:
             _client_selector(clients, client_id)
+        _zone_toggle(runtime, user)
         _theme_toggle(runtime, user)
         _user_menu(user)
     with ui.column().classes("w-full p-4 gap-4") as content:

@@ -5,7 +5,7 @@ cells, the cell templates, and the texts of the total and of the refused-paramet
 from __future__ import annotations
 
 from ..services.errors import FieldProblem
-from .view_utils import fmt_number, fmt_seconds, fmt_when, metric
+from .view_utils import fmt_number, fmt_seconds, fmt_when, metric, zone_label
 
 FIRST_ERROR_SHOWN = 120  # characters in the cell (rows stay one line); the detail page has the whole message
 # name -> (label, align); in display order. ticket_id, status and executed_at are always shown.
@@ -39,6 +39,9 @@ def shown_columns(chosen: list[str] | None) -> list[str]:
 def columns(is_admin: bool, shown: list[str], searching: bool = False) -> list[dict]:
     names = [c for c in ALL_COLUMNS if c in FIXED or c in shown or (c == "client_id" and is_admin)]
     cols = [{"name": n, "label": ALL_COLUMNS[n][0], "field": n, "align": ALL_COLUMNS[n][1]} for n in names]
+    for col in cols:
+        if col["name"] == "executed_at":
+            col["label"] = f"Time ({zone_label()})"  # the user's zone (preference), UTC by default
     if searching:
         cols.append({"name": "match", "label": "Match", "field": "match_text", "align": "left"})
     return cols
@@ -76,7 +79,7 @@ def table_row(item: dict) -> dict:
         "tokens": f"{tokens:,}" if isinstance(tokens, int) else "—",
         "confidence": fmt_number(metric(item["metrics"], "confidence")),
         "execution_time": fmt_seconds(item["execution_time_seconds"]),
-        "executed_at": fmt_when(item["executed_at"]).removesuffix(" UTC"),  # the header says UTC: 30 px a row
+        "executed_at": fmt_when(item["executed_at"]).rsplit(" ", 1)[0],  # the header names the zone: 30 px a row
         "client_id": item["client_id"],
         **_match_cells(item.get("match")),
     }

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi.responses import JSONResponse
-from nicegui import ui
+from nicegui import context, ui
 
 from ..api.errors import service_error_response
 from ..services.access.principal import Principal
@@ -74,13 +74,32 @@ def fmt_number(value: Any, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+# The page's time zone (the user's "time_zone" preference), kept on the NiceGUI client by
+# guard.dashboard_page so event handlers and timers format like the page build did.
+PAGE_ZONE_ATTR = "cl_time_zone"
+
+
+def page_zone() -> tzinfo:
+    try:
+        client = context.client
+    except RuntimeError:  # no page (a test calling a helper directly): UTC
+        return timezone.utc
+    return getattr(client, PAGE_ZONE_ATTR, None) or timezone.utc
+
+
+def zone_label() -> str:
+    zone = page_zone()
+    return "UTC" if zone is timezone.utc else str(zone)
+
+
 def fmt_when(iso: Any) -> str:
     if not isinstance(iso, str):
         return "—"
     try:
-        return datetime.fromisoformat(iso).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        moment = datetime.fromisoformat(iso).astimezone(page_zone())
     except ValueError:
         return iso
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + (moment.tzname() or "UTC")
 
 
 def status_badge(status: Any) -> None:

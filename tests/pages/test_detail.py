@@ -183,3 +183,26 @@ async def test_detail_handlers_do_nothing_once_the_session_has_ended(user, db):
     assert max(len(t) for t in labels(user)) <= PREVIEW_CHARS
     await user.should_not_see("Raw log copied")
     await user.should_not_see(kind=ui.json_editor)
+
+
+async def test_times_follow_the_users_time_zone_preference(user, db):
+    from logger_app.services.access import preferences
+    from logger_app.services.access import users as user_svc
+    from tests.support.data import add_logs, make_log
+    from tests.support.pages import login
+
+    [log_id] = await add_logs(db, "acme", [{**make_log("TZ-1"), "executed_at": "2026-06-01T12:00:00+00:00"}])
+    await login(user, next_page="/")
+    await user.open(f"/logs/{log_id}")
+    await user.should_see("2026-06-01 12:00:00 UTC")
+    admin = next(u for u in await user_svc.list_users(db) if u.username == "admin")
+    await preferences.set_preference(db, admin.id, "time_zone", "Asia/Tokyo")
+    await user.open(f"/logs/{log_id}")
+    await user.should_see("2026-06-01 21:00:00 JST")
+    await user.should_see("Asia/Tokyo")  # the header's toggle names the zone shown
+    import pytest
+
+    from logger_app.services.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed):
+        await preferences.set_preference(db, admin.id, "time_zone", "Mars/Olympus_Mons")

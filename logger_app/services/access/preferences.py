@@ -6,7 +6,9 @@ stored: the object is read back into pages, so nothing a request made up may lan
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -32,10 +34,25 @@ def _page_size(value: Any) -> int:
     return int(value)
 
 
+def _time_zone(value: Any) -> str:
+    """"UTC" or an IANA zone name the server knows (what the browser's Intl API reports)."""
+    if value == "UTC":
+        return value
+    if not isinstance(value, str) or len(value) > 64 or value not in _zones():
+        raise ValueError('"UTC" or an IANA time zone name such as Europe/Berlin')
+    return value
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 # key -> the check that returns the value to store (ValueError naming the rule)
 DECLARED: dict[str, Callable[[Any], Any]] = {
     "ticket_columns": _names,  # the ticket list's optional columns the user chose (pages/ticket_columns.py)
     "ticket_page_size": _page_size,
+    "time_zone": _time_zone,  # how the dashboard shows times (pages/view_utils.py page_zone); default UTC
 }
 
 
