@@ -20,41 +20,13 @@ from ..services.read.list_params import FILTER_NAMES, PAGE_SIZES, check_params
 from ..services.read.sorting import DEFAULT_SORT, parse_sort
 from . import exports, guard, layout, ticket_columns
 from .overview_state import iso_z, local_input
+from .ticket_columns import ERROR_SLOT, MATCH_SLOT, SORT_LABELS, STATUS_SLOT, TABLE_CSS, TICKET_SLOT, refused_text
 from .view_utils import PageFilters, log_path
 
 LIVE_SECONDS = 1.5  # "new logs appear within 2 s"
 LOAD_TIMEOUT = 2.0  # the page must be built within NiceGUI's 3 s response timeout
 DEFAULT_SIZE = 50
 PRESETS = {"1h": ("Last 1 h", timedelta(hours=1)), "24h": ("Last 24 h", timedelta(days=1)), "7d": ("Last 7 d", timedelta(days=7))}
-SORT_LABELS = {"-executed_at": "Newest first", "executed_at": "Oldest first", "-execution_time": "Slowest first",
-               "execution_time": "Fastest first", "confidence": "Lowest confidence", "-confidence": "Highest confidence",
-               "-iterations": "Most iterations", "iterations": "Fewest iterations"}
-STATUS_SLOT = r"""<q-td :props="props">
-  <q-badge :color="props.value === 'ERROR' ? 'negative' : (props.value === 'SUCCESS' ? 'positive' : 'grey')"
-           :label="props.value" />
-</q-td>"""
-# row.href is a path the server made (/logs/log_… plus the list's own query), never text from a log.
-TICKET_SLOT = r"""<q-td :props="props"><a class="text-primary" :href="props.row.href">{{ props.value }}</a></q-td>"""
-# The text around a search match: three text interpolations (Vue escapes them), never v-html, so a
-# payload's markup shows as the characters it is.
-MATCH_SLOT = r"""<q-td :props="props"><span class="text-xs">{{ props.row.match_before }}<mark
-  class="bg-yellow-3 text-black">{{ props.row.match_text }}</mark>{{ props.row.match_after }}</span></q-td>"""
-ERROR_SLOT = r"""<q-td :props="props" :title="props.value"><span class="cl-err">{{ props.value }}</span></q-td>"""
-# Dense rows (50 were 2,778 px with two-line cells); the single-selection column stays hidden: the
-# selection is the keyboard's cursor (j/k), shown as the row's highlight.
-TABLE_CSS = """.cl-tickets td, .cl-tickets th { white-space: nowrap; }
-.cl-tickets td { max-width: 18rem; overflow: hidden; text-overflow: ellipsis; }
-.cl-tickets .q-table--col-auto-width { display: none; }
-.cl-err { color: #b00020; }
-.body--dark .cl-err { color: #ff8a80; }"""  # Quasar's negative (#c10015) is 2.9:1 on the dark table
-LABELS = {"since": "From", "until": "To", "q": "Search", "ticket_id": "Ticket ID", "status": "Status", "category": "Category",
-          "environment": "Environment", "client_id": "Client", "sort": "Sort", "size": "Page size", "cursor": "Page", "page": "Page"}
-
-
-def refused_text(problems: list[FieldProblem]) -> str:
-    return "; ".join(f"{p.field} ({LABELS.get(p.field, p.field)}): {p.problem}" for p in problems)
-
-
 class LogsView:
     """Per-page state (never module-level: that would be shared by every visitor)."""
 
@@ -199,13 +171,7 @@ class LogsView:
                 ui.button("Clear filters", icon="filter_alt_off", on_click=lambda: ui.navigate.to("/logs")).props("flat").mark("clear-filters")
 
     def range_text(self, shown: int, total: dict | None) -> str:
-        first = (self.page - 1) * self.size + 1
-        last = first + shown - 1
-        if not shown:
-            return "No tickets"
-        if total is None:  # a search: counting every match is what the search walk avoids
-            return f"{first:,}–{last:,} of {last:,}+ matches" if self.next_cursor else f"{first:,}–{last:,} of {last:,}"
-        return f"{first:,}–{last:,} of {total['count']:,}{'' if total['exact'] else '+'}"
+        return ticket_columns.range_text(self.page, self.size, shown, total, self.next_cursor is not None)
 
     async def poll(self) -> None:
         if self.page != 1:

@@ -1,8 +1,10 @@
-"""The ticket list's columns: which exist, which a user can hide (the column picker, remembered per
-user in services/access/preferences.py), and how a log becomes a row of plain scalar cells."""
+"""The ticket list's look: its columns (which exist, which a user can hide with the column picker,
+remembered per user in services/access/preferences.py), how a log becomes a row of plain scalar
+cells, the cell templates, and the texts of the total and of the refused-parameters banner."""
 
 from __future__ import annotations
 
+from ..services.errors import FieldProblem
 from .view_utils import fmt_number, fmt_seconds, fmt_when, metric, zone_label
 
 FIRST_ERROR_SHOWN = 120  # characters in the cell (rows stay one line); the detail page has the whole message
@@ -87,3 +89,43 @@ def _match_cells(match: dict | None) -> dict:
     if not match:
         return {"match_before": "", "match_text": "", "match_after": ""}
     return {"match_before": match["before"], "match_text": match["match"], "match_after": match["after"]}
+
+
+SORT_LABELS = {"-executed_at": "Newest first", "executed_at": "Oldest first", "-execution_time": "Slowest first",
+               "execution_time": "Fastest first", "confidence": "Lowest confidence", "-confidence": "Highest confidence",
+               "-iterations": "Most iterations", "iterations": "Fewest iterations"}
+STATUS_SLOT = r"""<q-td :props="props">
+  <q-badge :color="props.value === 'ERROR' ? 'negative' : (props.value === 'SUCCESS' ? 'positive' : 'grey')"
+           :label="props.value" />
+</q-td>"""
+# row.href is a path the server made (/logs/log_… plus the list's own query), never text from a log.
+TICKET_SLOT = r"""<q-td :props="props"><a class="text-primary" :href="props.row.href">{{ props.value }}</a></q-td>"""
+# The text around a search match: three text interpolations (Vue escapes them), never v-html, so a
+# payload's markup shows as the characters it is.
+MATCH_SLOT = r"""<q-td :props="props"><span class="text-xs">{{ props.row.match_before }}<mark
+  class="bg-yellow-3 text-black">{{ props.row.match_text }}</mark>{{ props.row.match_after }}</span></q-td>"""
+ERROR_SLOT = r"""<q-td :props="props" :title="props.value"><span class="cl-err">{{ props.value }}</span></q-td>"""
+# Dense rows (50 were 2,778 px with two-line cells); the single-selection column stays hidden: the
+# selection is the keyboard's cursor (j/k), shown as the row's highlight.
+TABLE_CSS = """.cl-tickets td, .cl-tickets th { white-space: nowrap; }
+.cl-tickets td { max-width: 18rem; overflow: hidden; text-overflow: ellipsis; }
+.cl-tickets .q-table--col-auto-width { display: none; }
+.cl-err { color: #b00020; }
+.body--dark .cl-err { color: #ff8a80; }"""  # Quasar's negative (#c10015) is 2.9:1 on the dark table
+LABELS = {"since": "From", "until": "To", "q": "Search", "ticket_id": "Ticket ID", "status": "Status", "category": "Category",
+          "environment": "Environment", "client_id": "Client", "sort": "Sort", "size": "Page size", "cursor": "Page", "page": "Page"}
+
+
+def refused_text(problems: list[FieldProblem]) -> str:
+    return "; ".join(f"{p.field} ({LABELS.get(p.field, p.field)}): {p.problem}" for p in problems)
+
+
+def range_text(page: int, size: int, shown: int, total: dict | None, more: bool) -> str:
+    """'51–100 of 12,408' ('10,000+' past the bounded count; '… of 100+ matches' for a search)."""
+    first = (page - 1) * size + 1
+    last = first + shown - 1
+    if not shown:
+        return "No tickets"
+    if total is None:  # a search: counting every match is what the search walk avoids
+        return f"{first:,}–{last:,} of {last:,}+ matches" if more else f"{first:,}–{last:,} of {last:,}"
+    return f"{first:,}–{last:,} of {total['count']:,}{'' if total['exact'] else '+'}"
