@@ -19,6 +19,7 @@ from ...db.engine import Database
 from ...db.models import LogRollup, WorkflowLog
 from ...db.rollup_scheme import HOUR
 from ..access.principal import Principal
+from ..ingest.derive import SEP  # how the writer joins names in tools/error_types
 from . import rollups
 from .queries import NEWEST_FIRST
 from .scope import LogFilters, scoped_rollup_select, scoped_select
@@ -27,7 +28,6 @@ from .scope import LogFilters, scoped_rollup_select, scoped_select
 # backend (index range scan, newest first), and enough for the top five of any real range.
 SAMPLE = 5_000
 TOP = 5
-SEP = "\n"
 
 
 def _names(value: str | None) -> list[str]:
