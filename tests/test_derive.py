@@ -70,3 +70,41 @@ def test_big_payloads_cost_bounded_work():
     assert len(out["search_text"]) == derive.MAX_SEARCH_CHARS
     assert out["iterations"] is None  # read from the payload's beginning only: it would undercount
     assert out["tools"] == "\n" + "\n".join(f"tool{i}" for i in range(7)) + "\n"
+
+
+def _derived_from(trace) -> tuple:
+    return (derive._read_trace(trace), derive._first_error(trace), derive._tokens(trace))
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURES.glob("*.json")))
+def test_the_sketch_ingest_reads_derives_what_the_full_read_does(name):
+    """derive reads traces as sketches (bounds.SKETCH: no bounded copies of inputs and outputs);
+    every column it fills must be what the page's full read of the same payload gives, and the
+    sketch must leave the payload as it was (it hands out the payload's own objects)."""
+    from logger_app.services.traces import trace_of
+
+    payload = json.loads((FIXTURES / f"{name}.json").read_text())
+    payload.pop("_source", None)
+    untouched = json.dumps(payload, sort_keys=True)
+    sketch = trace_of(payload, sketch=True)
+    assert json.dumps(payload, sort_keys=True) == untouched
+    full = trace_of(payload)
+    assert sketch.recognised and _derived_from(sketch) == _derived_from(full)
+
+
+def test_a_sketch_of_demo_logs_derives_what_the_full_read_does():
+    import random
+
+    from logger_app.demo import demo_log
+    from logger_app.services.traces import trace_of
+
+    rng = random.Random(3)
+    for index in range(200):
+        payload = demo_log(rng, "acme", NOW, index)["payload"]
+        sketch, full = trace_of(payload, sketch=True), trace_of(payload)
+        assert _derived_from(sketch) == _derived_from(full)
+    # A sketch hands out the payload's own objects; the page's read after it copies again.
+    inputs = [item["action"]["input"] for item in payload["react_iterations"] if isinstance(item.get("action"), dict)]
+    sketched = [s.input for s in sketch.walk() if s.kind == "tool"]
+    assert inputs and all(a is b for a, b in zip(inputs, sketched))
+    assert all(a == b and a is not b for a, b in zip(inputs, [s.input for s in full.walk() if s.kind == "tool"]))

@@ -78,6 +78,19 @@ async def test_finds_non_latin_words_order_numbers_and_ticket_prefixes(api, make
     assert await tickets(api, key, q="SUP-7") == ["SUP-79", "SUP-78", "SUP-77"]
 
 
+async def test_every_trigram_of_a_word_is_not_the_word(api, make_key):
+    # The SQLite index lists rows by trigram without positions: "refu fund" holds ref, efu, fun and
+    # und, yet not "refund"; the row's text decides (ASCII by LIKE, other scripts folded in Python).
+    key = await make_key("acme")
+    for ticket, note in (("NEAR-1", "refu fund"), ("NEAR-2", "возвр зврат"), ("HIT-1", "a Refund please"),
+                         ("HIT-2", "ВОЗВРАТ денег")):
+        r = await api.post("/api/v1/logs", json={"ticket_id": ticket, "status": "SUCCESS", "payload": {"note": note}},
+                           headers=H(key))
+        assert r.status_code == 200, r.text
+    assert await tickets(api, key, q="refund") == ["HIT-1"]
+    assert await tickets(api, key, q="возврат") == ["HIT-2"]
+
+
 async def test_the_match_is_returned_as_plain_text(api, make_key):
     key = await make_key("acme")
     hostile = log("X-1", {"final_answer": "see <img src=x onerror=alert(1)> for the refund"}, 1)
@@ -326,3 +339,49 @@ async def test_an_otlp_trace_that_grows_keeps_its_search_columns_true(api, make_
             assert sorted((row[column] or "").split("\n")) == sorted((fresh[column] or "").split("\n")), column
     assert await tickets(api, key, q="OT-5") == ["OT-5"]  # the ticket id arrived with the root span
     assert await tickets(api, key, q=ANSWER[-20:]) == ["OT-5"]
+
+
+async def test_a_search_index_with_positions_is_converted_and_still_finds_everything(tmp_path):
+    """A SQLite file from before migration 0007 (FTS5 with token positions, filled by its triggers)
+    is converted at start-up: the same searches find the same logs, and later logs are indexed."""
+    import asyncio
+
+    from alembic import command
+    from sqlalchemy import insert, text
+
+    from logger_app.db.engine import create_database
+    from logger_app.db.migrate import alembic_config, upgrade
+    from logger_app.db.models import WorkflowLog
+    from logger_app.services.access.principal import Principal
+    from logger_app.services.ingest.validation import normalise_log
+    from logger_app.services.public_ids import PublicIds
+    from logger_app.services.read import queries
+    from logger_app.services.read.scope import LogFilters
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0006_triage")
+    rows = [normalise_log(log(f"OLD-{i}", payload, i), "acme", BASE) for i, payload in enumerate(
+        [fixture("openai_chat_tool_calls"), japanese_refund(), {"note": "a Refund please"}, {"note": "refu fund"}])]
+
+    async def found(db, q: str) -> list[str]:
+        page = await queries.list_logs(db, PublicIds.from_secret("x"), Principal.admin(), LogFilters(q=q), 50)
+        return sorted(item["ticket_id"] for item in page["items"])
+
+    db = create_database(url, 10.0)
+    async with db.writer.begin() as conn:
+        await conn.execute(insert(WorkflowLog), rows)
+    before = {q: await found(db, q) for q in ("refund", "返金は", "ВОЗВРАТ", "weather")}
+    await db.dispose()
+    await upgrade(url)
+    db = create_database(url, 10.0)
+    try:
+        async with db.read() as session:
+            sql = (await session.execute(text("SELECT sql FROM sqlite_master WHERE name = 'log_search'"))).scalar_one()
+        assert "detail=none" in sql
+        assert {q: await found(db, q) for q in before} == before
+        assert before["refund"] == ["OLD-2"]  # "refu fund" has every trigram of it, not the word
+        async with db.writer.begin() as conn:
+            await conn.execute(insert(WorkflowLog), [normalise_log(log("NEW-1", {"note": "refund now"}, 9), "acme", BASE)])
+        assert await found(db, "refund") == ["NEW-1", "OLD-2"]
+    finally:
+        await db.dispose()

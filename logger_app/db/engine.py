@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from .dialect import Dialect
+from .search_index import contains_folded
 
 
 @dataclass
@@ -81,6 +82,8 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         # the last transactions, which is the documented SQLite trade-off.
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # Search's Unicode-folding substring test (search_index.text_search), per candidate row.
+        dbapi_conn.create_function("cl_contains", 2, contains_folded, deterministic=True)
 
 
 def ensure_sqlite_dir(url: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, select, text
 
 from .dialect import Dialect
 
@@ -25,9 +25,13 @@ FTS_TABLE = "log_search"
 PG_INDEX = "log_search_trgm"
 _TRIGGERS = ("log_search_ai", "log_search_ad", "log_search_au")
 
+# detail=none: the index lists which rows hold each trigram, not where (no positions, so no phrase
+# queries: a search is an AND of q's trigrams, then the row's text is tested, text_search). Measured
+# on 20k demo logs (bench/fts_detail.py): 73 µs and 1,190 bytes a log against 137 µs and 2,540 bytes
+# with positions (detail=full), which made the index the biggest cost of a SQLite batch insert.
+_FTS_OPTIONS = "content='workflow_logs', content_rowid='id', tokenize='trigram', detail=none"
 _SQLITE_CREATE = (
-    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(search_text, content='workflow_logs', content_rowid='id', "
-    "tokenize='trigram')",
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(search_text, {_FTS_OPTIONS})",
     # An external-content table is told the old text on delete, so NULL text (not yet backfilled)
     # must be neither added nor removed.
     f"CREATE TRIGGER log_search_ai AFTER INSERT ON workflow_logs WHEN new.search_text IS NOT NULL BEGIN "
@@ -48,8 +52,8 @@ _PG_CREATE = (
 )
 
 
-def create(op: Any, dialect_name: str, rebuild: bool = False) -> None:
-    """From a migration: the index. On SQLite it starts empty unless `rebuild` (after a table
+def create(op: Any, dialect_name: str, rebuild: bool = False, *, detail: str = "none") -> None:
+    """From a migration: the index (`detail`: FTS5's, "none" or "full"). On SQLite it starts empty unless `rebuild` (after a table
     recreate); a rebuild indexes every row, so NULL-text rows then hold an empty entry the triggers
     do not know of: backfill (`logger-app search backfill`) before recreating a table."""
     if dialect_name == "postgresql":
@@ -57,7 +61,8 @@ def create(op: Any, dialect_name: str, rebuild: bool = False) -> None:
             op.execute(statement)
         return
     for statement in _SQLITE_CREATE:
-        op.execute(statement)
+        # `detail`: migration 0003_search created the table with positions ("full"), 0007 without.
+        op.execute(statement.replace("detail=none", f"detail={detail}"))
     if rebuild:
         op.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
 
@@ -93,8 +98,9 @@ def _like_pattern(q: str) -> str:
 def text_search(dialect: Dialect, id_column: Any, text_column: Any, q: str) -> Any:
     """A condition: the log's search text contains q, ignoring case.
 
-    PostgreSQL: ILIKE, which the pg_trgm GIN index serves for 3+ characters. SQLite: the FTS5
-    trigram table, q as one quoted phrase (a substring match, FTS5 syntax in q is just text);
+    PostgreSQL: ILIKE, which the pg_trgm GIN index serves for 3+ characters. SQLite: the rows the
+    FTS5 trigram table lists for every trigram of q, whose text then contains q (substring_probe,
+    or for a non-ASCII q the Unicode-folding cl_contains: the index has no positions to say so);
     1-2 characters cannot be looked up in a trigram index on either backend, so they are a LIKE
     over the rows the other conditions leave (ASCII case folding only, on SQLite)."""
     if dialect is Dialect.POSTGRESQL:
@@ -108,8 +114,8 @@ def text_search(dialect: Dialect, id_column: Any, text_column: Any, q: str) -> A
     if len(q) < TRIGRAM:
         return text_column.like(_like_pattern(q), escape="\\")
     matches = select(text("rowid")).select_from(text(FTS_TABLE)).where(
-        text(f"{FTS_TABLE} MATCH :search_phrase").bindparams(search_phrase=_phrase(q)))
-    return id_column.in_(matches)
+        text(f"{FTS_TABLE} MATCH :search_trigrams").bindparams(search_trigrams=_trigrams(q)))
+    return and_(id_column.in_(matches), _contains(text_column, q))
 
 
 def substring_probe(dialect: Dialect, text_column: Any, q: str) -> Any:
@@ -123,6 +129,21 @@ def substring_probe(dialect: Dialect, text_column: Any, q: str) -> Any:
     return text_column.like(_like_pattern(q), escape="\\")
 
 
+def _contains(text_column: Any, q: str) -> Any:
+    """SQLite: the text contains q ignoring case, as FTS5 folds it (Unicode) for a non-ASCII q;
+    LIKE, which folds ASCII only but runs in C, for an ASCII one (the same for ASCII text)."""
+    if q.isascii():
+        return text_column.like(_like_pattern(q), escape="\\")
+    return func.cl_contains(text_column, q) == 1
+
+
+def contains_folded(haystack: str | None, needle: str | None) -> int:
+    """cl_contains(text, q), registered on every SQLite connection (engine.py)."""
+    if haystack is None or needle is None:
+        return 0
+    return int(needle.lower() in haystack.lower())
+
+
 RARE = 2_000  # fewer matches than this in the whole FTS5 index: the index answers a search
 
 
@@ -133,12 +154,18 @@ async def search_is_rare(dialect: Dialect, session: Any, q: str) -> bool:
     ~15 µs a row (30k logs), three times SQLite's."""
     if dialect is Dialect.POSTGRESQL:
         return True
-    count = text(f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :phrase LIMIT {RARE})")
-    return (await session.execute(count, {"phrase": _phrase(q)})).scalar_one() < RARE
+    count = text(f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :trigrams LIMIT {RARE})")
+    return (await session.execute(count, {"trigrams": _trigrams(q)})).scalar_one() < RARE
 
 
-def _phrase(q: str) -> str:
-    return '"' + q.replace('"', '""') + '"'
+MAX_TRIGRAMS = 32  # of a long q: rows holding these are few already, and each is tested for all of q
+
+
+def _trigrams(q: str) -> str:
+    """q as an FTS5 query: every distinct 3-character window, quoted (FTS5 syntax in q is just
+    text), ANDed. A row listed for all of them may still not hold q itself: text_search tests it."""
+    windows = list(dict.fromkeys(q[i:i + TRIGRAM] for i in range(len(q) - TRIGRAM + 1)))[:MAX_TRIGRAMS]
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in windows)
 
 
 def search_window(dialect: Dialect, text_column: Any, q: str, before: int, length: int) -> Any:

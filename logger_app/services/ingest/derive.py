@@ -186,7 +186,7 @@ def derived(row: dict[str, Any]) -> dict[str, Any]:
         head_budget = [HEAD_NODES]
         payload = _head(payload, head_budget)
         cut = head_budget[0] < 0
-    trace = trace_of(payload)
+    trace = trace_of(payload, sketch=True)
     tools, errors, models, rounds = _read_trace(trace)
     out: dict[str, Any] = {
         "tools": names_value(tools),

@@ -20,7 +20,7 @@ from .adapters import (
     react_steps,
     typed_steps,
 )
-from .bounds import MAX_DEPTH, MAX_STEPS, clip
+from .bounds import MAX_DEPTH, MAX_STEPS, SKETCH, clip
 from .errors import payload_errors
 from .fields import content, model_name, pick, tokens
 from .model import UNRECOGNISED, Step, Trace
@@ -33,12 +33,18 @@ log = logging.getLogger(__name__)
 ADAPTERS = (demo, react_steps, langchain, openai_chat, openai_responses, anthropic, typed_steps, otlp)
 
 
-def trace_of(payload: Any) -> Trace:
+def trace_of(payload: Any, *, sketch: bool = False) -> Trace:
+    """`sketch`: names, kinds, errors, models and tokens only, for ingest (bounds.SKETCH); inputs and
+    outputs may then be the payload's own objects, so a sketch is never rendered or mutated."""
+    token = SKETCH.set(True) if sketch else None
     try:
         return _trace_of(payload)
     except Exception:  # the last resort; every step below already guards itself
         log.exception("trace_of failed")
         return Trace(UNRECOGNISED)
+    finally:
+        if token is not None:
+            SKETCH.reset(token)
 
 
 def _trace_of(payload: Any) -> Trace:
@@ -53,7 +59,8 @@ def _trace_of(payload: Any) -> Trace:
         errors = []
     budget[0] -= len(errors)
     trace.steps = _prune(trace.steps, 0, budget, trace) + errors
-    _relative_starts(trace)
+    if not SKETCH.get():  # start offsets are for the waterfall only
+        _relative_starts(trace)
     _defaults(trace, payload)
     return trace
 

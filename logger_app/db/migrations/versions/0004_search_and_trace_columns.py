@@ -24,7 +24,7 @@ def upgrade() -> None:
     # Plain ADD COLUMN, not batch mode: on SQLite a batch "move and copy" would recreate the table.
     for name in COLUMNS:
         op.add_column('workflow_logs', sa.Column(name, sa.Text(), nullable=True))
-    search_index.create(op, op.get_bind().dialect.name)
+    search_index.create(op, op.get_bind().dialect.name, detail='full')  # as it was then: 0007_search_detail converts
 
 
 def downgrade() -> None:

@@ -12,7 +12,7 @@ from collections import deque
 from typing import Any
 
 from ...otlp.spans import is_llm, step_kind
-from ..bounds import bounded, clip, clip_name, clip_text
+from ..bounds import SKETCH, bounded, clip, clip_name, clip_text
 from ..fields import as_dict, content, count, json_or_text
 from ..model import ErrorInfo, Step, Trace
 
@@ -63,6 +63,8 @@ def _attach(steps: list[Step], roots: list[int], children: dict[int, list[int]])
 
 
 def _value(value: Any) -> Any:
+    if SKETCH.get():  # a span's errors come from its events and status, never from its input/output
+        return value
     return json_or_text(value) if isinstance(value, str) else content(value)
 
 
