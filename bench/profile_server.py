@@ -1,6 +1,6 @@
 """Profile the server under ingest load with py-spy (pip install py-spy; needs root or ptrace rights).
 
-    .venv/bin/python bench/profile_server.py [--db sqlite|postgresql] [--batch] [--seconds 12] [--out prof.txt] [--tree DIR]
+    .venv/bin/python bench/profile_server.py [--db sqlite|postgresql] [--batch | --otlp] [--seconds 12] [--out prof.txt] [--tree DIR]
 
 Writes py-spy's collapsed stacks to --out and prints the functions with the most own and total samples.
 """
@@ -46,6 +46,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     p.add_argument("--batch", action="store_true")
+    p.add_argument("--otlp", action="store_true", help="POST /v1/traces: 512-span exports, new traces in every request")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--seconds", type=float, default=12)
     p.add_argument("--out", default="/tmp/cl-profile.txt")
@@ -56,7 +57,13 @@ def main() -> None:
         server = logger_server(url, tmp, log_path=f"{tmp}/server.log", tree=args.tree).start()
         try:
             key = create_client_key(server.env, "bench")
-            if args.batch:
+            if args.otlp:
+                from otlp import CHILDREN_PREFIX, SPANS_PER_TRACE, otlp_request, template
+
+                body = template(False)  # bench/otlp.py's export; each request below has its own trace ids
+                reqs = [otlp_request(key, body.replace(CHILDREN_PREFIX, b"\xbe" + n.to_bytes(7))) for n in range(1, 400)]
+                items = 512 // SPANS_PER_TRACE  # "logs" are traces here
+            elif args.batch:
                 reqs, items = [post_request("/api/v1/logs/batch", key, b) for b in batch_bodies(500, 4)], 500
             else:
                 reqs, items = [post_request("/api/v1/logs", key, b) for b in demo_bodies(256)], 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -20,7 +21,7 @@ from logger_app.services.errors import AccessDenied
 from logger_app.services.ingest.rollup_delta import rebuild
 from logger_app.services.ingest.validation import normalise_log
 from logger_app.services.read import metrics
-from logger_app.services.read.rollups import hist_percentiles
+from logger_app.services.read.rollup_sums import hist_percentiles
 from logger_app.services.read.scope import LogFilters, scoped_rollup_select
 from tests.support.data import H
 
@@ -162,6 +163,36 @@ async def test_rollups_answer_like_raw_rows_through_ingest_deletes_prune_and_reb
     await assert_same_answers(db, rng, ranges=10)
 
 
+async def test_the_overview_page_in_three_statements_answers_like_the_four_reads(api, make_key, runtime):
+    """metrics.overview_page (rollup_page.py: both ranges' rollup rows, latency rows and edges in one
+    statement each) gives what overview x2, timeseries and distributions give one by one."""
+    rng = random.Random(21)
+    for c in CLIENTS:
+        await store(api, await make_key(c), random_logs(rng, rng.randint(150, 300)))
+    checked = 0
+    for _ in range(30):
+        f = random_filters(rng)
+        if f.since is None or f.until is None:
+            continue
+        previous = replace(f, since=f.since - (f.until - f.since), until=f.since)
+        who = Principal.admin() if f.client_id is None or rng.random() < 0.5 else Principal.for_client(f.client_id)
+        for bucket in ("hour", "day"):
+            page = await metrics.overview_page(runtime.db, who, f, previous, bucket)
+            for got, want in ((page["current"], await metrics.overview(runtime.db, who, f)),
+                              (page["previous"], await metrics.overview(runtime.db, who, previous))):
+                assert {k: v for k, v in got.items() if k != "avg_execution_time_seconds"} == \
+                    {k: v for k, v in want.items() if k != "avg_execution_time_seconds"}, (f, bucket)
+                assert avg_close(got["avg_execution_time_seconds"], want["avg_execution_time_seconds"]), (f, bucket)
+            series = await metrics.timeseries(runtime.db, who, f, bucket)
+            assert [{**s, "avg_execution_time_seconds": None} for s in page["series"]] == \
+                [{**s, "avg_execution_time_seconds": None} for s in series], (f, bucket)
+            assert all(avg_close(a["avg_execution_time_seconds"], b["avg_execution_time_seconds"])
+                       for a, b in zip(page["series"], series)), (f, bucket)
+            assert page["dist"] == await metrics.distributions(runtime.db, who, f), (f, bucket)
+            checked += page["current"]["total"] + page["previous"]["total"]
+    assert checked > 500  # the ranges held logs
+
+
 async def test_rollup_reads_are_scoped_and_fail_closed(api, make_key, runtime):
     db = runtime.db
     for c, n in (("acme", 30), ("globex", 50)):
@@ -257,13 +288,13 @@ async def test_the_overview_page_reads_rollups_and_only_the_ragged_edges_raw(api
 
     monkeypatch.setattr(metrics, "scoped_select", no_raw_path)  # what metrics.py's raw path starts from
     raw_reads: list[LogFilters] = []
-    real_edge_delta = rollups.edge_delta
+    real_edge_rows = rollups.edge_rows
 
-    async def recording(session, principal, plan):
-        raw_reads.extend(plan.edges)
-        return await real_edge_delta(session, principal, plan)
+    async def recording(session, principal, base, edges):
+        raw_reads.extend(edges)
+        return await real_edge_rows(session, principal, base, edges)
 
-    monkeypatch.setattr(rollups, "edge_delta", recording)
+    monkeypatch.setattr(rollups, "edge_rows", recording)
     for principal in (Principal.admin(), Principal.for_client("acme")):
         for range_ in ("24h", "7d", "30d"):
             raw_reads.clear()

@@ -113,10 +113,7 @@ async def load(runtime, principal, state: OverviewState) -> dict:
     report = await ingest_report(db, principal, since=start, client_id=state.client_id)
     return {
         "start": start, "end": end, "bucket": bucket,
-        "current": await metrics.overview(db, principal, current),
-        "previous": await metrics.overview(db, principal, previous),
-        "series": await metrics.timeseries(db, principal, current, bucket),
-        "dist": await metrics.distributions(db, principal, current),
+        **await metrics.overview_page(db, principal, current, previous, bucket),
         "recent": (await queries.list_logs(db, runtime.public_ids, principal, replace(current, status="ERROR"), 10, triage=True))["items"],
         "ingest": [r for r in report if datetime.fromisoformat(r["hour"]) < end],
         "environments": await queries.environments(db, principal, state.client_id),

@@ -134,7 +134,7 @@ async def test_storage_outage_shows_banner(user, db, monkeypatch):
     async def down(*args, **kwargs):
         raise ConnectionRefusedError("database is down")
 
-    monkeypatch.setattr(metrics, "overview", down)
+    monkeypatch.setattr(metrics, "overview_page", down)  # what the cards are read from
     await user.open("/")
     await user.should_see(marker="storage-banner", retries=30)
     assert card(user, "total") == "…"

@@ -17,7 +17,7 @@ from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ...db.rollup_scheme import CONFIDENCE_BUCKETS, MAX_ITERATIONS_BUCKET
 from ..access.principal import Principal
-from . import rollups
+from . import rollup_page, rollup_sums, rollups
 from .scope import LogFilters, rollup_answers, scoped_select
 
 QUANTILES = (0.5, 0.95)
@@ -46,7 +46,7 @@ async def overview(db: Database, principal: Principal, filters: LogFilters, raw:
     per_category = per_category.group_by(WorkflowLog.category).order_by(func.count().desc())
     async with db.analytics() as session:
         await aggregates.read_prelude(db.dialect, session)
-        categories = sorted((await session.execute(per_category)).all(), key=lambda r: rollups.category_order(r[0], r[1]))
+        categories = sorted((await session.execute(per_category)).all(), key=lambda r: rollup_sums.category_order(r[0], r[1]))
         p50, p95 = await _percentiles(session, db, principal, filters)
     total = sum(n for _, n, _, _, _ in categories)
     errors = sum(int(e or 0) for _, _, e, _, _ in categories)
@@ -65,6 +65,20 @@ async def overview(db: Database, principal: Principal, filters: LogFilters, raw:
             for c, n, e, _, _ in categories
         ],
     }
+
+
+async def overview_page(db: Database, principal: Principal, current: LogFilters, previous: LogFilters,
+                        bucket: str) -> dict[str, Any]:
+    """What the overview page shows: {"current", "previous": overview(), "series": timeseries(),
+    "dist": distributions()}, `previous` being the range that ends where `current` starts. From the
+    rollups in three statements where they can answer both ranges (rollup_page.py), else one by one."""
+    days = bucket == "day"
+    if (bucket in ("hour", "day") and current.since is not None and previous.until == current.since
+            and (now := _plan(current, False, days)) is not None and (before := _plan(previous, False, days)) is not None):
+        out = await rollup_page.page(db, principal, now, before, current.since, bucket, QUANTILES)
+        return {**out, "dist": _shaped(*out["dist"])}
+    return {"current": await overview(db, principal, current), "previous": await overview(db, principal, previous),
+            "series": await timeseries(db, principal, current, bucket), "dist": await distributions(db, principal, current)}
 
 
 def _as_utc(value: Any) -> datetime:

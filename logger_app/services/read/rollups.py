@@ -13,10 +13,9 @@ history; a range shorter than the hours it touches is answered by the raw path a
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -27,17 +26,15 @@ from ...db.models import LogLatencyRollup, LogRollup, WorkflowLog
 from ...db.rollup_scheme import (
     AMOUNTS,
     CONF_COLUMNS,
-    CONFIDENCE_BUCKETS,
     DAY,
     HOUR,
     ITER_COLUMNS,
-    MAX_ITERATIONS_BUCKET,
     ROLLUP_COLUMNS,
-    bucket_value,
     hour_of,
 )
 from ..access.principal import Principal
 from ..ingest.rollup_delta import Delta
+from .rollup_sums import DistributionSums, OverviewSums, SeriesSums, add_hist, as_utc
 from .scope import LogFilters, Segment, scoped_rollup_select, scoped_select
 
 _HOUR = timedelta(hours=1)
@@ -94,16 +91,19 @@ def plan(filters: LogFilters, days: bool = True) -> Plan | None:
     return Plan(replace(filters, since=None, until=None), tuple(segments), tuple(edges))
 
 
+async def edge_rows(session, principal: Principal, base: LogFilters, edges: Sequence[LogFilters]) -> list[Any]:
+    """The raw rows (ROLLUP_COLUMNS) of ragged edges, in one statement whatever their number (every
+    statement costs a round trip): the one place the rollup reads touch workflow_logs."""
+    if not edges:
+        return []
+    at = WorkflowLog.executed_at
+    query = scoped_select(principal, base, *_RAW_VALUES).where(or_(*[and_(at >= e.since, at < e.until) for e in edges]))
+    return [r._mapping for r in (await session.execute(query)).all()]
+
+
 async def edge_delta(session, principal: Principal, p: Plan) -> Delta:
-    """The ragged edges' raw rows added up: one statement for both edges (every statement costs a
-    round trip, and a page load makes ~15 of them)."""
-    delta = Delta()
-    if p.edges:
-        at = WorkflowLog.executed_at
-        query = scoped_select(principal, p.base, *_RAW_VALUES).where(
-            or_(*[and_(at >= e.since, at < e.until) for e in p.edges]))
-        delta.add(r._mapping for r in (await session.execute(query)).all())
-    return delta
+    """The ragged edges' raw rows added up."""
+    return Delta().add(await edge_rows(session, principal, p.base, p.edges))
 
 
 async def count(db: Database, principal: Principal, p: Plan) -> int:
@@ -119,35 +119,6 @@ async def count(db: Database, principal: Principal, p: Plan) -> int:
     return n
 
 
-def hist_percentiles(hist: dict[int, int], quantiles: Iterable[float]) -> list[float | None]:
-    """percentile_cont's definition (linear between the closest ranks) over bucket values."""
-    items = sorted((b, n) for b, n in hist.items() if n > 0)
-    total = sum(n for _, n in items)
-    if not total:
-        return [None for _ in quantiles]
-
-    def value_at(rank: int) -> float:
-        seen = 0
-        for b, n in items:
-            seen += n
-            if rank < seen:
-                return bucket_value(b)
-        return bucket_value(items[-1][0])
-
-    out: list[float | None] = []
-    for q in quantiles:
-        pos = (total - 1) * q
-        low = int(pos)
-        lo = value_at(low)
-        hi = value_at(low + 1) if low + 1 < total else lo
-        out.append(lo + (hi - lo) * (pos - low))
-    return out
-
-
-def _add_hist(hist: dict[int, int], bucket: int, n: int) -> None:
-    hist[bucket] = hist.get(bucket, 0) + int(n)
-
-
 async def overview(db: Database, principal: Principal, p: Plan, quantiles: Sequence[float]) -> dict[str, Any]:
     r = LogRollup
     per_key = scoped_rollup_select(principal, p.base, r, p.segments, r.category, r.no_category, r.status, func.sum(r.n),
@@ -158,56 +129,13 @@ async def overview(db: Database, principal: Principal, p: Plan, quantiles: Seque
         rows = (await session.execute(per_key)).all()
         buckets = (await session.execute(latency)).all()
         edges = await edge_delta(session, principal, p)
-    cats: dict[str | None, list] = {}  # category -> [count, errors, [exec sums], exec count]
-    hist: dict[int, int] = {}
-
-    def add(category: str | None, status: str, n: int, exec_n: int, exec_sum: float) -> None:
-        c = cats.setdefault(category, [0, 0, [], 0])
-        c[0] += int(n)
-        c[1] += int(n) if status == "ERROR" else 0
-        c[2].append(float(exec_sum or 0.0))
-        c[3] += int(exec_n)
-
-    for category, no_category, status, n, exec_n, exec_sum in rows:
-        add(None if no_category else category, status, n, exec_n, exec_sum)
-    for (_, period, _, _, category, no_category, status), a in edges.main.items():
-        if period == HOUR:  # the edges' Delta counts each row in its day too
-            add(None if no_category else category, status, a[0], a[1], a[2])
+    sums = OverviewSums()
+    for row in rows:
+        sums.add(*row)
+    sums.add_edges(edges)
     for b, n in buckets:
-        _add_hist(hist, b, n)
-    for (_, period, _, _, _, b), n in edges.latency.items():
-        if period == HOUR:
-            _add_hist(hist, b, n)
-    categories = sorted(((c, v) for c, v in cats.items() if v[0]), key=lambda cv: category_order(cv[0], cv[1][0]))
-    total = sum(v[0] for _, v in categories)
-    errors = sum(v[1] for _, v in categories)
-    exec_count = sum(v[3] for _, v in categories)
-    p50, p95 = hist_percentiles(hist, quantiles)
-    return {
-        "total": total,
-        "success": total - errors,
-        "errors": errors,
-        "success_rate": (total - errors) / total if total else None,
-        "avg_execution_time_seconds": math.fsum(s for _, v in categories for s in v[2]) / exec_count if exec_count else None,
-        "p50_execution_time_seconds": p50,
-        "p95_execution_time_seconds": p95,
-        "by_category": [{"category": c, "count": v[0], "errors": v[1], "error_rate": v[1] / v[0]} for c, v in categories],
-    }
-
-
-def category_order(category: str | None, count: int) -> tuple:
-    """Most logs first, ties by name (no category last): the raw path (metrics.py) orders the same way."""
-    return (-count, category is None, category or "")
-
-
-def _as_utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def _floor(hour: datetime, bucket: str) -> datetime:
-    return hour if bucket == "hour" else hour.replace(hour=0)
+        add_hist(sums.hist, b, n)
+    return sums.result(quantiles)
 
 
 async def timeseries(db: Database, principal: Principal, p: Plan, bucket: str, quantiles: Sequence[float]) -> list[dict]:
@@ -221,38 +149,13 @@ async def timeseries(db: Database, principal: Principal, p: Plan, bucket: str, q
         rows = (await session.execute(per_bucket)).all()
         buckets = (await session.execute(latency)).all()
         edges = await edge_delta(session, principal, p)
-    series: dict[datetime, list] = {}  # start -> [total, errors, exec sum, exec count, histogram]
-
-    def at(moment: datetime) -> list:
-        return series.setdefault(moment, [0, 0, 0.0, 0, {}])
-
-    def add(moment: datetime, status: str, n: int, exec_n: int, exec_sum: float) -> None:
-        s = at(moment)
-        s[0] += int(n)
-        s[1] += int(n) if status == "ERROR" else 0
-        s[2] += float(exec_sum or 0.0)
-        s[3] += int(exec_n)
-
+    sums = SeriesSums(bucket)
     for moment, status, n, exec_n, exec_sum in rows:
-        add(_as_utc(moment), status, n, exec_n, exec_sum)
-    for (_, period, hour, _, _, _, status), a in edges.main.items():
-        if period == HOUR:
-            add(_floor(hour, bucket), status, a[0], a[1], a[2])
+        sums.add(as_utc(moment), status, n, exec_n, exec_sum)
+    sums.add_edges(edges)
     for moment, b, n in buckets:
-        _add_hist(at(_as_utc(moment))[4], b, n)
-    for (_, period, hour, _, _, b), n in edges.latency.items():
-        if period == HOUR:
-            _add_hist(at(_floor(hour, bucket))[4], b, n)
-    out = []
-    for moment in sorted(series):
-        total, errors, exec_sum, exec_n, hist = series[moment]
-        if not total:
-            continue
-        p50, p95 = hist_percentiles(hist, quantiles)
-        out.append({"bucket": moment.isoformat(), "total": total, "errors": errors,
-                    "avg_execution_time_seconds": exec_sum / exec_n if exec_n else None,
-                    "p50_execution_time_seconds": p50, "p95_execution_time_seconds": p95})
-    return out
+        add_hist(sums.at(as_utc(moment))[4], b, n)
+    return sums.result(quantiles)
 
 
 async def distributions(db: Database, principal: Principal, p: Plan) -> tuple[dict[bool, list[int]], dict[bool, list[int]]]:
@@ -263,19 +166,8 @@ async def distributions(db: Database, principal: Principal, p: Plan) -> tuple[di
     async with db.analytics() as session:
         rows = (await session.execute(query)).all()
         edges = await edge_delta(session, principal, p)
-    conf = {False: [0] * CONFIDENCE_BUCKETS, True: [0] * CONFIDENCE_BUCKETS}
-    iters = {False: [0] * (MAX_ITERATIONS_BUCKET + 1), True: [0] * (MAX_ITERATIONS_BUCKET + 1)}
-
-    def add(status: str, values: Sequence[Any]) -> None:
-        error = status == "ERROR"
-        for i in range(CONFIDENCE_BUCKETS):
-            conf[error][i] += int(values[i] or 0)
-        for i in range(MAX_ITERATIONS_BUCKET + 1):
-            iters[error][i] += int(values[CONFIDENCE_BUCKETS + i] or 0)
-
+    out = DistributionSums()
     for status, *values in rows:
-        add(status, values)
-    for key, a in edges.main.items():
-        if key[1] == HOUR:
-            add(key[6], a[_CONF0:_CONF0 + CONFIDENCE_BUCKETS] + a[_ITER0:_ITER0 + MAX_ITERATIONS_BUCKET + 1])
-    return conf, iters
+        out.add(status, values)
+    out.add_edges(edges)
+    return out.result()
