@@ -6,6 +6,7 @@ Hashing takes tens of milliseconds of CPU, so it always runs off the event loop 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -23,8 +24,14 @@ from ..errors import Conflict, FieldProblem, NotFound, ValidationFailed
 log = logging.getLogger("logger_app")
 
 _context = CryptContext(schemes=["argon2"], deprecated="auto")
-# Verifying against this when the user does not exist keeps timing the same for both failures.
-_DUMMY_HASH = _context.hash(secrets.token_hex(8))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the user does not exist keeps timing the same for both failures.
+    Made on first use, not at import: an argon2 hash is ~190 ms, which every CLI command and server
+    start paid (`python -X importtime`), and most never check a password."""
+    return _context.hash(secrets.token_hex(8))
 
 Offload = Callable[..., Awaitable[Any]]
 ROLES = ("admin", "client")
@@ -120,7 +127,7 @@ async def authenticate_user(db: Database, username: str, password: str,
     """The user when the password matches and the account is enabled, else None (one answer for all)."""
     async with db.read() as session:
         user = (await session.scalars(select(User).where(User.username == username))).first()
-    hashed = user.password_hash if user is not None else _DUMMY_HASH
+    hashed = user.password_hash if user is not None else _dummy_hash()
     ok = await offload(verify_password, password, hashed)
     if user is None or not ok or user.disabled:
         return None
