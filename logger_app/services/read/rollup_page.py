@@ -54,26 +54,26 @@ async def page(db: Database, principal: Principal, current: Plan, previous: Plan
         rows = (await session.execute(main)).all()
         buckets = (await session.execute(latency)).all()
         raw = await rollups.edge_rows(session, principal, current.base, current.edges + previous.edges)
-    now, before, series, dist = OverviewSums(), OverviewSums(), SeriesSums(bucket), DistributionSums()
+    this, before, series, dist = OverviewSums(), OverviewSums(), SeriesSums(bucket), DistributionSums()
     for moment, category, no_category, status, *amounts in rows:
         n, exec_n, exec_sum = amounts[:_N_FIXED]
         if moment is None:
             before.add(category, no_category, status, n, exec_n, exec_sum)
             continue
-        now.add(category, no_category, status, n, exec_n, exec_sum)
+        this.add(category, no_category, status, n, exec_n, exec_sum)
         series.add(as_utc(moment), status, n, exec_n, exec_sum)
         dist.add(status, amounts[_N_FIXED:])
     for moment, b, n in buckets:
         if moment is None:
             add_hist(before.hist, b, n)
         else:
-            add_hist(now.hist, b, n)
+            add_hist(this.hist, b, n)
             add_hist(series.at(as_utc(moment))[4], b, n)
     later = Delta().add(row for row in raw if row["executed_at"] >= since)
     earlier = Delta().add(row for row in raw if row["executed_at"] < since)
-    now.add_edges(later)
+    this.add_edges(later)
     series.add_edges(later)
     dist.add_edges(later)
     before.add_edges(earlier)
-    return {"current": now.result(quantiles), "previous": before.result(quantiles), "series": series.result(quantiles),
+    return {"current": this.result(quantiles), "previous": before.result(quantiles), "series": series.result(quantiles),
             "dist": dist.result()}
