@@ -55,20 +55,28 @@ async def page(db: Database, principal: Principal, current: Plan, previous: Plan
         buckets = (await session.execute(latency)).all()
         raw = await rollups.edge_rows(session, principal, current.base, current.edges + previous.edges)
     this, before, series, dist = OverviewSums(), OverviewSums(), SeriesSums(bucket), DistributionSums()
+    starts: dict[Any, datetime] = {}  # a few dozen bucket starts over thousands of rows: convert each once
+
+    def start(moment: Any) -> datetime:
+        found = starts.get(moment)
+        if found is None:
+            found = starts[moment] = as_utc(moment)
+        return found
+
     for moment, category, no_category, status, *amounts in rows:
         n, exec_n, exec_sum = amounts[:_N_FIXED]
         if moment is None:
             before.add(category, no_category, status, n, exec_n, exec_sum)
             continue
         this.add(category, no_category, status, n, exec_n, exec_sum)
-        series.add(as_utc(moment), status, n, exec_n, exec_sum)
+        series.add(start(moment), status, n, exec_n, exec_sum)
         dist.add(status, amounts[_N_FIXED:])
     for moment, b, n in buckets:
         if moment is None:
             add_hist(before.hist, b, n)
         else:
             add_hist(this.hist, b, n)
-            add_hist(series.at(as_utc(moment))[4], b, n)
+            add_hist(series.at(start(moment))[4], b, n)
     later = Delta().add(row for row in raw if row["executed_at"] >= since)
     earlier = Delta().add(row for row in raw if row["executed_at"] < since)
     this.add_edges(later)

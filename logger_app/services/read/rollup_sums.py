@@ -91,6 +91,7 @@ def category_order(category: str | None, count: int) -> tuple:
 
 
 def as_utc(value: Any) -> datetime:
+    """A bucket start as the database returns it (text on SQLite, naive or aware on PostgreSQL)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
@@ -148,11 +149,9 @@ class DistributionSums:
     def add(self, status: str, values: Sequence[Any]) -> None:
         """values: the rollup's c0..c9 then i0..i15 (CONF_COLUMNS + ITER_COLUMNS)."""
         error = status == "ERROR"
-        conf, iters = self.conf[error], self.iters[error]
-        for i in range(CONFIDENCE_BUCKETS):
-            conf[i] += int(values[i] or 0)
-        for i in range(MAX_ITERATIONS_BUCKET + 1):
-            iters[i] += int(values[CONFIDENCE_BUCKETS + i] or 0)
+        # Whole lists at once: the page adds ~300 rows of 26 values (an index loop was 5 ms of it).
+        self.conf[error] = [a + int(b or 0) for a, b in zip(self.conf[error], values[:CONFIDENCE_BUCKETS])]
+        self.iters[error] = [a + int(b or 0) for a, b in zip(self.iters[error], values[CONFIDENCE_BUCKETS:])]
 
     def add_edges(self, edges: Delta) -> None:
         for key, a in edges.main.items():
