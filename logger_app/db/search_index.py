@@ -27,8 +27,8 @@ _TRIGGERS = ("log_search_ai", "log_search_ad", "log_search_au")
 
 # detail=none: the index lists which rows hold each trigram, not where (no positions, so no phrase
 # queries: a search is an AND of q's trigrams, then the row's text is tested, text_search). Measured
-# on 20k demo logs (bench/fts_detail.py): 73 µs and 1,190 bytes a log against 137 µs and 2,540 bytes
-# with positions (detail=full), which made the index the biggest cost of a SQLite batch insert.
+# on 20k demo logs (bench/fts_detail.py, table + index): 57 µs and 923 bytes a log on disk against
+# 108 µs and 2,081 bytes with positions (detail=full), the biggest cost of a SQLite batch insert.
 _FTS_OPTIONS = "content='workflow_logs', content_rowid='id', tokenize='trigram', detail=none"
 _SQLITE_CREATE = (
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(search_text, {_FTS_OPTIONS})",
@@ -53,9 +53,10 @@ _PG_CREATE = (
 
 
 def create(op: Any, dialect_name: str, rebuild: bool = False, *, detail: str = "none") -> None:
-    """From a migration: the index (`detail`: FTS5's, "none" or "full"). On SQLite it starts empty unless `rebuild` (after a table
-    recreate); a rebuild indexes every row, so NULL-text rows then hold an empty entry the triggers
-    do not know of: backfill (`logger-app search backfill`) before recreating a table."""
+    """From a migration: the index (`detail`: FTS5's, "none" or "full"). On SQLite it starts empty
+    unless `rebuild` (after a table recreate); a rebuild indexes every row, so NULL-text rows then
+    hold an empty entry the triggers do not know of: backfill (`logger-app search backfill`) before
+    recreating a table."""
     if dialect_name == "postgresql":
         for statement in _PG_CREATE:
             op.execute(statement)
