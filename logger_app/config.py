@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # POST /v1/traces (OTLP): the largest body, after gzip inflation (bounded: a bomb stops here).
     # The SDK's batches of 512 spans are ~0.1-1 MiB; 16 MiB leaves room for big prompts in attributes.
     otlp_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Request-body bytes one process holds at once from reading to commit (services/ingest/in_flight.py);
+    # a body past it while others are held: 503 + Retry-After. 8 MiB: eight 1 MiB batches.
+    max_bytes_in_flight: int = Field(default=8 * 1024 * 1024, ge=1024)
     db_timeout_seconds: float = Field(default=5.0, gt=0)
     # A request body must arrive within this, so a client trickling bytes cannot hold a slot forever.
     body_timeout_seconds: float = Field(default=30.0, gt=0)

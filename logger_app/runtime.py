@@ -15,6 +15,7 @@ from .db.migrate import upgrade
 from .services.access.keys import KeyAuthenticator
 from .services.access.ratelimit import limiter_for, read_limiter
 from .services.ingest.counters import IngestCounter
+from .services.ingest.in_flight import BytesInFlight
 from .services.ingest.pipeline import Ingestor
 from .services.ingest.redaction import Redactor
 from .services.ingest.writer import LogWriter
@@ -72,6 +73,7 @@ class Runtime:
         self.ingestor = Ingestor(self.writer, self.counter, settings.max_batch_items, self.public_ids,
                                  redactor_from(settings))
         self.otlp = OtlpIngestor(self.ingestor)  # POST /v1/traces: the same pipeline, one log per trace
+        self.in_flight = BytesInFlight(settings.max_bytes_in_flight)  # bodies held by this process's ingest
         self._started = False
         self._lock = asyncio.Lock()
         self._housekeeping: asyncio.Task | None = None

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 
 from ..services.errors import FieldProblem, RequestTimeout, TooLarge, UnsupportedMediaType, ValidationFailed
+from ..services.ingest.in_flight import Reservation
 from ..services.ingest.validation import parse_json
 
 BODY_TIMEOUT_SECONDS = 30.0
@@ -26,7 +27,11 @@ def check_content_type(request: Request) -> None:
         )
 
 
-async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT_SECONDS) -> bytes:
+async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT_SECONDS,
+                    reservation: Reservation | None = None) -> bytes:
+    """The body, refused past `limit` (after inflating) or `timeout`; its bytes taken from
+    `reservation` (the process's bytes in flight) as they arrive: the declared length first, so a
+    body that cannot be held is refused before it is read, then whatever inflating adds."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -40,6 +45,8 @@ async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT_
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding == "gzip" else None
     chunks: list[bytes] = []
     size = 0
+    if reservation is not None and declared is not None:
+        reservation.take(int(declared))
     try:
         async with asyncio.timeout(timeout):  # a body trickled byte by byte must not hold a slot forever
             async for chunk in request.stream():
@@ -49,6 +56,8 @@ async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT_
                 size += len(chunk)
                 if size > limit:
                     raise _too_large(limit)
+                if reservation is not None and size > reservation.bytes:
+                    reservation.take(size - reservation.bytes)  # inflated past, or no Content-Length
                 chunks.append(chunk)
     except TimeoutError:
         raise RequestTimeout("body not received in time", [FieldProblem("body", f"not complete within {timeout:.0f} s")])
@@ -63,6 +72,6 @@ def body_timeout(request: Request) -> float:
     return getattr(getattr(runtime, "settings", None), "body_timeout_seconds", BODY_TIMEOUT_SECONDS)
 
 
-async def read_json(request: Request, limit: int) -> Any:
+async def read_json(request: Request, limit: int, reservation: Reservation | None = None) -> Any:
     check_content_type(request)
-    return parse_json(await read_body(request, limit, body_timeout(request)))
+    return parse_json(await read_body(request, limit, body_timeout(request), reservation))

@@ -58,8 +58,9 @@ async def export_traces(request: Request) -> Response:
         caller = await get_principal(request, runtime)
         if encoding is None:
             raise UnsupportedMediaType(f"send Content-Type: {PROTOBUF} or {JSON}", [FieldProblem("content-type", f"is {ctype or 'missing'}")])
-        raw = await read_body(request, runtime.settings.otlp_max_body_bytes, body_timeout(request))
-        result = await runtime.otlp.export(caller, raw, encoding)
+        with runtime.in_flight.reservation() as reservation:  # held until the export is committed
+            raw = await read_body(request, runtime.settings.otlp_max_body_bytes, body_timeout(request), reservation)
+            result = await runtime.otlp.export(caller, raw, encoding)
     except ServiceError as exc:
         count_rejection(request, exc)
         return _error(exc, encoding)
