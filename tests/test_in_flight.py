@@ -56,3 +56,21 @@ async def test_a_body_past_the_bytes_in_flight_waits_for_the_others(api, make_ke
     assert (await api.post("/api/v1/logs/batch", content=other, headers={**H(key), "Content-Type": "application/json"})).status_code == 200
     listed = (await api.get("/api/v1/logs", params={"limit": 100}, headers=H(key))).json()["items"]
     assert len(listed) == 12 + 1 + 12 + 12  # the refused batch stored nothing
+
+
+def test_freed_memory_is_handed_back_when_no_body_is_held():
+    from logger_app.services.ingest.in_flight import BytesInFlight
+
+    trims: list[int] = []
+    budget = BytesInFlight(4096, trim=lambda: trims.append(1))
+    first, second = budget.reservation(), budget.reservation()
+    first.take(1000)
+    second.take(1000)
+    first.close()
+    assert trims == []  # the other body is still held
+    second.close()
+    assert trims == [1] and budget.held == 0
+    third = budget.reservation()
+    third.take(10)
+    third.close()
+    assert trims == [1]  # at most every TRIM_EVERY_SECONDS

@@ -14,7 +14,28 @@ run without an await between them, so two requests on the event loop cannot both
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import time
+from collections.abc import Callable
+
 from ..errors import FieldProblem, ServiceError
+
+TRIM_EVERY_SECONDS = 2.0  # at most this often, and only when no body is held
+
+
+def _malloc_trim() -> Callable[[], object] | None:
+    """glibc's malloc_trim(0): hands the heap's free pages back to the system. CPython frees a parsed
+    batch's objects, but glibc keeps the pages, so a burst of batches left the process at its
+    high-water mark for good (measured: 294 MiB idle after 32 concurrent 1 MiB batches). None where
+    there is no glibc (musl, macOS): there the budget alone bounds the peak."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return lambda: trim(0)
 
 
 class Overloaded(ServiceError):
@@ -28,9 +49,18 @@ class Overloaded(ServiceError):
 
 
 class BytesInFlight:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, trim: Callable[[], object] | None = _malloc_trim()) -> None:
         self.limit = limit
         self.held = 0
+        self._trim = trim
+        self._trimmed_at = 0.0
+
+    def idle(self) -> None:
+        """Nothing is held: give freed memory back, at most every TRIM_EVERY_SECONDS (~1 ms a call)."""
+        now = time.monotonic()
+        if self._trim is not None and now - self._trimmed_at >= TRIM_EVERY_SECONDS:
+            self._trimmed_at = now
+            self._trim()
 
     def reservation(self) -> Reservation:
         return Reservation(self)
@@ -51,7 +81,10 @@ class Reservation:
         self.bytes += n
 
     def close(self) -> None:
-        self.budget.held -= self.bytes
+        budget = self.budget
+        budget.held -= self.bytes
+        if self.bytes and not budget.held:
+            budget.idle()
         self.bytes = 0
 
     def __enter__(self) -> Reservation:
