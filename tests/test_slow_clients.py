@@ -216,4 +216,3 @@ async def test_rate_limited_key_gets_429_with_retry_after_and_others_are_unaffec
     assert (await api.get("/api/v1/logs", headers=H(polite))).status_code == 200
     limited.now += 1.0  # a second later the bucket holds tokens again
     assert (await api.post("/api/v1/logs", content=LOG, headers=H(greedy))).status_code == 200
-
