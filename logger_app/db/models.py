@@ -109,14 +109,15 @@ class WorkflowLog(Base):
             "confidence",
             "iterations",
         ),
+        # SQLite only: on PostgreSQL the table is partitioned (db/partitions.py), a unique index there
+        # would have to contain executed_at, so the global one is log_locator's (db/log_locator.py).
         Index(
             "uq_logs_client_idempotency",
             "client_id",
             "idempotency_key",
             unique=True,
             sqlite_where=text("idempotency_key IS NOT NULL"),
-            postgresql_where=text("idempotency_key IS NOT NULL"),
-        ),
+        ).ddl_if(dialect="sqlite"),
     )
 
 
