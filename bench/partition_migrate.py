@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import fresh_pg_database  # noqa: E402
 from alembic import command  # noqa: E402
-from read import load_postgres  # noqa: E402
+from read import fill_rollups, load_postgres  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from logger_app.db.engine import create_database  # noqa: E402
@@ -108,6 +108,33 @@ async def insert_cost(url: str, batches: int, label: str) -> None:
         await db.dispose()
 
 
+async def retention_drop(url: str) -> None:
+    """The rollups filled (rebuild), then drop_before the first day of this month: every older month
+    goes; then the rollups still count exactly the remaining rows."""
+    import logging
+
+    from logger_app.db import partitions
+
+    logging.basicConfig(level=logging.INFO, format="    %(message)s")
+    logging.getLogger("logger_app.partitions").setLevel(logging.INFO)
+    await fill_rollups(url)
+    db = create_database(url, 600.0)
+    try:
+        month = partitions.month_of(datetime.now(timezone.utc))
+        t0 = time.perf_counter()
+        dropped, names = await partitions.drop_before(db, partitions.bounds(month)[0])
+        took = time.perf_counter() - t0
+        async with db.reader.connect() as conn:
+            raw = (await conn.execute(text("SELECT count(*) FROM workflow_logs"))).scalar_one()
+            rolled = (await conn.execute(text("SELECT coalesce(sum(n), 0) FROM log_rollups WHERE period = 'hour'"))).scalar_one()
+            located = (await conn.execute(text("SELECT count(*) FROM log_locator"))).scalar_one()
+        print(f"retention: dropped {names} ({dropped:,} logs) in {took:.2f} s; left {raw:,} logs, "
+              f"{rolled:,} in the hour rollups, {located:,} locator rows")
+        assert raw == rolled == located
+    finally:
+        await db.dispose()
+
+
 async def main_async(args) -> None:
     url = fresh_pg_database(NAME)
     await asyncio.to_thread(command.upgrade, alembic_config(url), "0006_triage")
@@ -128,6 +155,7 @@ async def main_async(args) -> None:
     assert after["locator"] == after["rows"] and after["sequence_owner"] == "workflow_logs"
     if args.insert_cost:
         await insert_cost(url, args.batches, "0007, partitioned + locator")
+    await retention_drop(url)
     if args.downgrade:
         down = await timed_upgrade(url, "0006_triage", down=True)
         back = await facts(url)

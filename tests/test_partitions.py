@@ -99,14 +99,14 @@ async def test_reads_of_one_day_touch_only_its_partition(api, make_key, runtime,
         assert got["ticket_id"].startswith("needle") and len(statements) > count
         await neighbours(db, ids, acme, f, Sort(), listed["items"][0]["id"])
         count = len(statements)
-        assert (await metrics.overview(db, acme, f))["total"] == 6
+        assert (await metrics.overview(db, acme, f))["total"] == 3  # the 15th 11:07, 20:07, the 16th 03:07
         await metrics.timeseries(db, acme, f, "hour")
         await metrics.distributions(db, acme, f)
         assert len(statements) > count  # the ragged edges read raw rows
         count = len(statements)
         for q in ("needle", "ne"):  # the trigram index, and the short walk
             found = await queries.list_logs(db, ids, acme, LogFilters(since=f.since, until=f.until, q=q))
-            assert len(found["items"]) == 6
+            assert len(found["items"]) == 3
         assert len(statements) > count
     finally:
         event.remove(db.reader.sync_engine, "before_cursor_execute", capture)
@@ -201,3 +201,76 @@ async def test_retention_drops_whole_months_and_rollups_equal_raw_rows(api, make
     # A dropped log's idempotency key is free again, like after a row delete.
     again = await _post(api, key, [{**logs[-2], "executed_at": NOW.isoformat()}])
     assert again[0].get("duplicate") is not True
+
+
+async def test_migration_partitions_a_populated_table_and_back(pg_database_url, database_url):
+    """0006 -> 0007 on a table with rows in several months (and in 9999): every row keeps its id,
+    each month gets its partition, the locator holds every log, ids go on after the last one, and
+    an idempotency key stored before is still a duplicate; the downgrade gives the plain table back."""
+    _pg_only(database_url)
+    import asyncio
+    import uuid
+
+    from alembic import command
+    from sqlalchemy import insert
+
+    from logger_app.db.engine import create_database
+    from logger_app.db.migrate import alembic_config, upgrade
+    from logger_app.services.ingest.validation import normalise_log
+    from logger_app.services.ingest.writer import LogWriter
+    from tests.support.postgres import admin_sql, sibling_url
+
+    name = f"cl_test_partitions_{uuid.uuid4().hex[:8]}"
+    await admin_sql(pg_database_url, f'CREATE DATABASE "{name}"')
+    url = sibling_url(pg_database_url, name)
+    times = [datetime(*partitions.shift(THIS, -k), 10, tzinfo=timezone.utc) for k in (0, 1, 7)]
+    times.append(datetime(9999, 12, 31, tzinfo=timezone.utc))
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0006_triage")
+        db = create_database(url, 10.0)
+        rows = [normalise_log({**_log(f"m-{i}", at), "idempotency_key": f"key-{i}"}, "acme", NOW)
+                for i, at in enumerate(times * 3)]
+        async with db.writer.begin() as conn:
+            await conn.execute(text("INSERT INTO clients (id, name, created_at, disabled) VALUES ('acme', 'acme', now(), false)"))
+            await conn.execute(insert(WorkflowLog), rows)
+            await conn.execute(text("DELETE FROM workflow_logs WHERE ticket_id = 'm-0'"))  # a gap in the ids
+        async with db.reader.connect() as conn:
+            before = (await conn.execute(text("SELECT id, ticket_id, executed_at FROM workflow_logs ORDER BY id"))).all()
+        await db.dispose()
+
+        await upgrade(url)
+        db = create_database(url, 10.0)
+        try:
+            async with db.reader.connect() as conn:
+                after = (await conn.execute(text("SELECT id, ticket_id, executed_at FROM workflow_logs ORDER BY id"))).all()
+                where = dict((await conn.execute(text(
+                    "SELECT ticket_id, tableoid::regclass::text FROM workflow_logs"))).all())
+                located = (await conn.execute(select(func.count()).select_from(LOCATOR))).scalar_one()
+                names = set(await partitions.attached(conn))
+            assert after == before and located == len(before)
+            assert where["m-1"] == partitions.partition_name(partitions.shift(THIS, -1))
+            assert where["m-2"] == partitions.partition_name(partitions.shift(THIS, -7))
+            assert where["m-3"] == partitions.DEFAULT_PARTITION
+            assert {partitions.partition_name(partitions.shift(THIS, k)) for k in range(4)} <= names
+            writer = LogWriter(db, 10.0)
+            again = normalise_log({**_log("m-1", NOW), "idempotency_key": "key-1"}, "acme", NOW)
+            fresh = normalise_log(_log("new", NOW), "acme", NOW)
+            stored = await writer.write([again, fresh])
+            await writer.stop()
+            assert stored[0].duplicate and stored[0].id == before[0].id
+            assert not stored[1].duplicate and stored[1].id > max(r.id for r in before)
+        finally:
+            await db.dispose()
+
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0006_triage")
+        db = create_database(url, 10.0)
+        try:
+            async with db.reader.connect() as conn:
+                back = (await conn.execute(text("SELECT id, ticket_id, executed_at FROM workflow_logs ORDER BY id"))).all()
+                kind = (await conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'workflow_logs'"))).scalar()
+                unique = (await conn.execute(text("SELECT to_regclass('uq_logs_client_idempotency')"))).scalar()
+            assert back[:-1] == before and back[-1].ticket_id == "new" and kind == "r" and unique is not None
+        finally:
+            await db.dispose()
+    finally:
+        await admin_sql(pg_database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

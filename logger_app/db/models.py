@@ -57,6 +57,10 @@ class ApiKey(Base):
 
 
 class WorkflowLog(Base):
+    """One log. On PostgreSQL the table is partitioned by month on executed_at and its primary key is
+    (id, executed_at) (migration 0007, db/partitions.py); the model keeps id alone as the identity,
+    which it still is: one sequence numbers every row."""
+
     __tablename__ = "workflow_logs"
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     client_id: Mapped[str] = mapped_column(String(63))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
@@ -86,6 +87,11 @@ def in_window(month: Month, now: datetime) -> bool:
 def is_partition_object(name: str | None) -> bool:
     """The partitions themselves (not the parent): what a schema comparison with models.py skips."""
     return bool(name) and (name == DEFAULT_PARTITION or _MONTHLY.match(str(name)) is not None)
+
+
+def _lock_timeout(exc: DBAPIError) -> bool:
+    """PostgreSQL's lock_not_available (55P03): LOCK_TIMEOUT passed."""
+    return getattr(exc.orig, "sqlstate", None) == "55P03" or "lock timeout" in str(exc)
 
 
 # -- creating ---------------------------------------------------------------------------------------
@@ -152,7 +158,7 @@ async def ensure_for(db: Database, times: Iterable[datetime]) -> None:
                 if await create_month(conn, month):
                     log.info("created partition %s", partition_name(month))
         except DBAPIError as exc:
-            if "lock timeout" not in str(exc) and "lock_timeout" not in str(exc):
+            if not _lock_timeout(exc):
                 raise
             log.warning("partition %s not created (lock timeout): its rows go to the default partition",
                         partition_name(month))
@@ -211,12 +217,19 @@ async def drop_before(db: Database, cutoff: datetime) -> tuple[int, list[str]]:
         try:
             async with db.writer.begin() as conn:
                 await conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DDL_LOCK})
+                if name not in await attached(conn):  # another prune took it meanwhile
+                    continue
+                started = time.perf_counter()
                 await conn.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {name}"))
+                rollup_rows = 0
                 for table in (LogRollup.__tablename__, LogLatencyRollup.__tablename__):
-                    await conn.execute(text(f"DELETE FROM {table} WHERE period IN ('hour', 'day') "
-                                            "AND start >= :lo AND start < :hi"), {"lo": lo, "hi": hi})
+                    rollup_rows += (await conn.execute(text(f"DELETE FROM {table} WHERE period IN ('hour', 'day') "
+                                                            "AND start >= :lo AND start < :hi"), {"lo": lo, "hi": hi})).rowcount
+            # How long the parent was locked (commit included): ingest and reads waited this long.
+            log.info("detached %s with %d rollup rows in %.0f ms", name, rollup_rows, (time.perf_counter() - started) * 1000)
         except DBAPIError as exc:
-            if "lock timeout" not in str(exc) and "lock_timeout" not in str(exc):
+            if not _lock_timeout(exc):
                 raise
             log.warning("partition %s not detached (lock timeout): the chunked delete prunes it", name)
             continue
@@ -227,6 +240,9 @@ async def drop_before(db: Database, cutoff: datetime) -> tuple[int, list[str]]:
     total = 0
     for name in detached:
         async with db.writer.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DDL_LOCK})
+            if (await conn.execute(text("SELECT to_regclass(:name)"), {"name": name})).scalar() is None:
+                continue  # another prune dropped it meanwhile
             total += int((await conn.execute(text(f"SELECT count(*) FROM {name}"))).scalar_one())
             await conn.execute(text(f"DELETE FROM {LOCATOR_TABLE} l USING {name} p WHERE l.id = p.id"))
             await conn.execute(text(f"DROP TABLE {name}"))

@@ -80,7 +80,8 @@ def upgrade() -> None:
         f"CAST(extract(month FROM executed_at AT TIME ZONE 'UTC') AS int) FROM {OLD}")).all()
     # Every month present gets its partition, even outside the writer's window (db/partitions.py):
     # these rows exist, and retention can then drop them by the month.
-    months = {(y, m) for y, m in present}
+    # December 9999 has no end a datetime can say: its rows stay in the default partition.
+    months = {(y, m) for y, m in present if (y, m) < (9999, 12)}
     here = partitions.month_of(datetime.now(timezone.utc))
     months |= {partitions.shift(here, i) for i in range(partitions.AHEAD_MONTHS + 1)}
     for month in sorted(months):
