@@ -12,6 +12,9 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
   (aggregates)                             time_bucket, percentiles, read_prelude: db/aggregates.py
   (rate limits)                            the shared token bucket's statement: db/rate_buckets.py
   (search)                                 the search index and its queries: db/search_index.py
+  (partitions)                             PostgreSQL's monthly partitions of workflow_logs: db/partitions.py
+                                           (no-ops on SQLite); where a log is by id and by
+                                           idempotency key: db/log_locator.py
 """
 
 from __future__ import annotations
