@@ -159,7 +159,7 @@ class LogWriter:
         located: dict[tuple[str, str | None], Any] = {}  # key -> the stored row's executed_at
         # Before the transaction: a month new to this process gets its partition (PostgreSQL; a
         # set lookup per batch once the months are known).
-        await partitions.ensure_for(self.db, [r["executed_at"] for r in rows])
+        await partitions.ensure_for(self.db, (r["executed_at"] for r in rows))
         # Per submitted row: ("id", row id, duplicate) for a stored row, ("fresh", index into fresh, duplicate).
         outcomes: list[tuple[str, int, bool]] = []
         async with self.db.writer.begin() as conn:
