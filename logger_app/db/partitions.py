@@ -7,7 +7,8 @@ services call them without asking which backend they talk to (db/dialect.py's ru
   workflow_logs_pYYYYMM   one UTC calendar month, [first instant, first instant of the next)
   workflow_logs_default   the safety net: rows of a month that has no partition
 
-Partitions are created ahead (migration and start-up: this month to AHEAD_MONTHS ahead) and on
+Partitions are created ahead (migration: this month to AHEAD_MONTHS ahead; start-up: from last
+month) and on
 demand, when the writer meets a month it has not seen (ensure_for, before its transaction), for
 months within WINDOW_PAST_MONTHS back and WINDOW_AHEAD_MONTHS ahead. Rows further out (a client
 sending 1970 or 2999) land in the default partition instead of one partition each: any timestamp
@@ -167,13 +168,14 @@ async def ensure_for(db: Database, times: Iterable[datetime]) -> None:
 
 
 async def ensure_ahead(db: Database, now: datetime | None = None) -> list[str]:
-    """At start-up: this month to AHEAD_MONTHS ahead, and every window month with rows in the default
+    """At start-up: last month to AHEAD_MONTHS ahead, and every window month with rows in the default
     partition (they move into their new partition). The names created."""
     if db.dialect is not Dialect.POSTGRESQL:
         return []
     now = now or datetime.now(timezone.utc)
     here = month_of(now)
-    months = {shift(here, i) for i in range(AHEAD_MONTHS + 1)}
+    # From last month: late logs and the demo's week often reach back into it.
+    months = {shift(here, i) for i in range(-1, AHEAD_MONTHS + 1)}
     async with db.reader.connect() as conn:
         stranded = await conn.execute(text(
             f"SELECT DISTINCT CAST(extract(year FROM executed_at AT TIME ZONE 'UTC') AS int), "
