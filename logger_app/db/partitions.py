@@ -8,9 +8,8 @@ services call them without asking which backend they talk to (db/dialect.py's ru
   workflow_logs_default   the safety net: rows of a month that has no partition
 
 Partitions are created ahead (migration: this month to AHEAD_MONTHS ahead; start-up: from last
-month) and on
-demand, when the writer meets a month it has not seen (ensure_for, before its transaction), for
-months within WINDOW_PAST_MONTHS back and WINDOW_AHEAD_MONTHS ahead. Rows further out (a client
+month) and on demand, when the writer meets a month it has not seen (ensure_for, before its
+transaction), for months within WINDOW_PAST_MONTHS back and WINDOW_AHEAD_MONTHS ahead. Rows further out (a client
 sending 1970 or 2999) land in the default partition instead of one partition each: any timestamp
 is accepted and the number of partitions stays bounded. How rows get out of the default partition:
 creating a month's partition moves that month's rows out of it first (PostgreSQL refuses to attach
