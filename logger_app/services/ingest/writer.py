@@ -215,9 +215,6 @@ class LogWriter:
 
 
 _TABLE = cast(Table, WorkflowLog.__table__)
-# One UPDATE of every stored column by id: the same column set the inserts write (log_columns), so
-# columns derived in validation's normalise_log follow a replaced row too. Executed as executemany,
-# bound through the columns' own types (JSON, UtcDateTime), as on both backends' inserts.
 # One UPDATE of every stored column by id and the stored executed_at (so PostgreSQL updates one
 # partition; a changed executed_at moves the row to its month's): the same column set the inserts
 # write (log_columns), so columns derived in validation's normalise_log follow a replaced row too.
