@@ -5,11 +5,15 @@ loads N logs with bench/read.py's COPY loader (20 clients, 30 days: two or three
 times `alembic upgrade` to 0007 and checks what it promised: every row kept with its id, one
 partition per month present, the locator filled, the id sequence going on after the last id.
 --downgrade also times the way back (0006) and the upgrade again.
---insert-cost times what the locator costs the writer: --batches 500-row batches (new idempotency
-keys each) through db/dialect.insert_logs alone and through LogWriter.write (lookup, insert,
-rollups, commit), once before the migration and once after, on the same loaded table.
+--insert-cost times what partitions and the locator cost the writer: --batches 500-row batches (new
+idempotency keys each) through db/dialect.insert_logs alone and through LogWriter.write (lookup,
+insert, rollups, commit), once before the migration with the code of --before-tree (a copy of the
+commit before partitions, whose writer reads the unpartitioned table) and once after with this
+tree's, on the same loaded table.
 
-    .venv/bin/python bench/partition_migrate.py [--n 50000] [--downgrade] [--insert-cost [--batches 30]]
+    .venv/bin/python bench/partition_migrate.py [--n 50000] [--downgrade]
+    mkdir /tmp/cl-before && git archive bd376f9 logger_app | tar -x -C /tmp/cl-before
+    .venv/bin/python bench/partition_migrate.py --n 50000 --insert-cost --before-tree /tmp/cl-before
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+if "--measure-insert" in sys.argv:
+    # The child of measure_in: logger_app from PYTHONPATH (the tree being measured), imported before
+    # _common puts this repository first on sys.path.
+    import logger_app  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -73,11 +82,13 @@ async def insert_cost(url: str, batches: int, label: str) -> None:
     import statistics
     import uuid
 
+    import logger_app
     from logger_app.db.dialect import insert_logs
     from logger_app.demo import demo_log
     from logger_app.services.ingest.validation import normalise_log
     from logger_app.services.ingest.writer import LogWriter
 
+    print(f"  ({label}: logger_app from {Path(logger_app.__file__).parent.parent})")
     db = create_database(url, 60.0)
     rng, now = random.Random(3), datetime.now(timezone.utc)
 
@@ -108,6 +119,15 @@ async def insert_cost(url: str, batches: int, label: str) -> None:
         await db.dispose()
 
 
+def measure_in(tree: str, url: str, batches: int, label: str) -> None:
+    """insert_cost in a child process importing logger_app from `tree`."""
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=tree)
+    subprocess.run([sys.executable, __file__, "--measure-insert", url, "--batches", str(batches), "--label", label],
+                   env=env, check=True)
+
+
 async def retention_drop(url: str) -> None:
     """The rollups filled (rebuild), then drop_before the first day of this month: every older month
     goes; then the rollups still count exactly the remaining rows."""
@@ -117,6 +137,7 @@ async def retention_drop(url: str) -> None:
 
     logging.basicConfig(level=logging.INFO, format="    %(message)s")
     logging.getLogger("logger_app.partitions").setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     await fill_rollups(url)
     db = create_database(url, 600.0)
     try:
@@ -141,7 +162,7 @@ async def main_async(args) -> None:
     print(f"loading {args.n:,} logs at 0006 (unpartitioned) with COPY")
     await load_postgres(url, args.n, datetime.now(timezone.utc))
     if args.insert_cost:
-        await insert_cost(url, args.batches, "0006, unpartitioned")
+        measure_in(args.before_tree, url, args.batches, "0006, unpartitioned (code before partitions)")
     before = await facts(url)
     print(f"  {before['rows']:,} rows, {before['bytes'] / 2**20:.0f} MiB with indexes")
     print(f"upgrade 0006 -> 0007 (load avg {os.getloadavg()[0]:.1f})")
@@ -154,12 +175,13 @@ async def main_async(args) -> None:
     assert (after["rows"], after["max_id"], after["id_sum"]) == (before["rows"], before["max_id"], before["id_sum"])
     assert after["locator"] == after["rows"] and after["sequence_owner"] == "workflow_logs"
     if args.insert_cost:
-        await insert_cost(url, args.batches, "0007, partitioned + locator")
+        measure_in(str(Path(__file__).resolve().parent.parent), url, args.batches, "0007, partitioned + locator")
     await retention_drop(url)
     if args.downgrade:
+        here = await facts(url)
         down = await timed_upgrade(url, "0006_triage", down=True)
         back = await facts(url)
-        assert (back["rows"], back["max_id"], back["id_sum"]) == (before["rows"], before["max_id"], before["id_sum"])
+        assert (back["rows"], back["max_id"], back["id_sum"]) == (here["rows"], here["max_id"], here["id_sum"])
         again = await timed_upgrade(url, "0007_partitions")
         print(f"downgrade 0007 -> 0006: {down:.1f} s; upgrade again: {again:.1f} s")
     print("all rows and ids kept")
@@ -171,7 +193,16 @@ def main() -> None:
     p.add_argument("--downgrade", action="store_true")
     p.add_argument("--insert-cost", action="store_true")
     p.add_argument("--batches", type=int, default=30)
-    asyncio.run(main_async(p.parse_args()))
+    p.add_argument("--before-tree", help="a copy of the code before partitions (for --insert-cost)")
+    p.add_argument("--measure-insert", metavar="URL", help=argparse.SUPPRESS)
+    p.add_argument("--label", default="", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.measure_insert:
+        asyncio.run(insert_cost(args.measure_insert, args.batches, args.label))
+        return
+    if args.insert_cost and not args.before_tree:
+        p.error("--insert-cost needs --before-tree")
+    asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":
