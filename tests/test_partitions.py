@@ -267,7 +267,7 @@ async def test_migration_partitions_a_populated_table_and_back(pg_database_url, 
         try:
             async with db.reader.connect() as conn:
                 back = (await conn.execute(text("SELECT id, ticket_id, executed_at FROM workflow_logs ORDER BY id"))).all()
-                kind = (await conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'workflow_logs'"))).scalar()
+                kind = (await conn.execute(text("SELECT relkind::text FROM pg_class WHERE relname = 'workflow_logs'"))).scalar()
                 unique = (await conn.execute(text("SELECT to_regclass('uq_logs_client_idempotency')"))).scalar()
             assert back[:-1] == before and back[-1].ticket_id == "new" and kind == "r" and unique is not None
         finally:

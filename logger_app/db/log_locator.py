@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, MetaData, Select, String, Table, and_, select, tuple_
 
-from .dialect import Dialect
+from .dialect import Dialect, locked
 from .models import WorkflowLog
 from .types import UtcDateTime
 
@@ -102,3 +102,13 @@ def stored_keys(dialect: Dialect, idents: Sequence[tuple[str, str | None]]) -> S
     table: Any = LOCATOR.c if dialect is Dialect.POSTGRESQL else WorkflowLog.__table__.c
     return select(table.client_id, table.idempotency_key, table.id, table.executed_at).where(
         tuple_(table.client_id, table.idempotency_key).in_(list(idents)))
+
+
+def locked_keys(dialect: Dialect, idents: Sequence[tuple[str, str | None]]) -> Select:
+    """stored_keys, locked until commit in key order (PostgreSQL: the locator rows FOR UPDATE), for
+    the writer's merges. Locking the locator row, whose key never changes, is what serialises two
+    merges into one trace: the log row's executed_at may change under a concurrent merge (a trace's
+    moves earlier), and a lock taken by (id, executed_at) on the log row would then re-check to no
+    row and lose the second merge's spans. After the wait, this returns the current executed_at."""
+    table: Any = LOCATOR.c if dialect is Dialect.POSTGRESQL else WorkflowLog.__table__.c
+    return locked(dialect, stored_keys(dialect, idents).order_by(table.client_id, table.idempotency_key))

@@ -21,7 +21,7 @@ from ...db import partitions
 from ...db.dialect import Dialect, insert_logs, locked
 from ...db.engine import Database
 from ...db.log_columns import INSERT_COLUMNS
-from ...db.log_locator import stored_keys
+from ...db.log_locator import locked_keys, stored_keys
 from ...db.models import WorkflowLog
 from ...telemetry.metrics import COMMIT_ROWS, storage_error
 from ..errors import StorageUnavailable
@@ -168,7 +168,12 @@ class LogWriter:
                 known = {(c, k): i for c, k, i, _ in existing}
                 located = {(c, k): at for c, k, _, at in existing}
             to_merge = sorted({(r["client_id"], r["idempotency_key"]) for r in rows if id(r) in merges} & known.keys())
-            stored_rows = await _locked_rows(self.db.dialect, conn, [(known[i], located[i]) for i in to_merge]) if to_merge else {}
+            stored_rows = {}
+            if to_merge:
+                # Locked, and read again once locked: a concurrent merge may have moved executed_at.
+                relocked = (await conn.execute(locked_keys(self.db.dialect, to_merge))).all()
+                located.update({(c, k): at for c, k, _, at in relocked})
+                stored_rows = await _locked_rows(self.db.dialect, conn, [(known[i], located[i]) for i in to_merge])
             current = dict(stored_rows)  # the latest version of each stored row this transaction merges into
             changed: set[tuple[str, str | None]] = set()
             fresh: list[dict[str, Any]] = []
