@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from .db import partitions
 from .db.dialect import insert_logs
 from .db.engine import Database
 from .db.models import Client
@@ -81,6 +82,8 @@ def demo_log(rng: random.Random, client_id: str, when, index: int) -> dict[str, 
 async def load_demo(db: Database, count: int = 600, days: int = 7, seed: int = 7) -> int:
     rng = random.Random(seed)
     now = utcnow()
+    # The writer's months-ahead step (PostgreSQL partitions, db/partitions.py), for the demo's days.
+    await partitions.ensure_for(db, [now - timedelta(days=d) for d in range(days + 1)])
     async with db.writer.begin() as conn:
         existing = set((await conn.execute(select(Client.id))).scalars())
         for cid, name in CLIENTS.items():

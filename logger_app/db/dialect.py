@@ -12,6 +12,9 @@ comparing dialect names or importing sqlalchemy.dialects.* itself.
   (aggregates)                             time_bucket, percentiles, read_prelude: db/aggregates.py
   (rate limits)                            the shared token bucket's statement: db/rate_buckets.py
   (search)                                 the search index and its queries: db/search_index.py
+  (partitions)                             PostgreSQL's monthly partitions of workflow_logs: db/partitions.py
+                                           (no-ops on SQLite); where a log is by id and by
+                                           idempotency key: db/log_locator.py
 """
 
 from __future__ import annotations
@@ -116,7 +119,9 @@ def _pg_json(value: Any) -> str | None:
 async def _insert_logs_postgres(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
     order = list(range(len(rows)))
     if any(r["idempotency_key"] is not None for r in rows):
-        # Concurrent flushers take unique-index locks in one global order: no deadlocks.
+        # Concurrent flushers take unique-index locks in one global order: no deadlocks. (The
+        # unique index is log_locator's, db/log_locator.py: its trigger inserts in this order too,
+        # reading the statement's rows as they were inserted.)
         order.sort(key=lambda i: (rows[i]["idempotency_key"] is None, rows[i]["client_id"],
                                   rows[i]["idempotency_key"] or ""))
     ordered = [rows[i] for i in order]

@@ -43,3 +43,14 @@ def upgrade_sync(url: str) -> None:
 async def upgrade(url: str) -> None:
     # env.py runs its own event loop, so it needs a thread without one.
     await asyncio.to_thread(upgrade_sync, url)
+    if Dialect.of_url(url) is Dialect.POSTGRESQL:
+        # Every start-up, not only when a migration ran: the partitions of this month and the next
+        # ones exist before the writer needs them (db/partitions.py).
+        from .engine import create_database
+        from .partitions import ensure_ahead
+
+        db = create_database(url)
+        try:
+            await ensure_ahead(db)
+        finally:
+            await db.dispose()

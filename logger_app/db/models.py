@@ -57,6 +57,10 @@ class ApiKey(Base):
 
 
 class WorkflowLog(Base):
+    """One log. On PostgreSQL the table is partitioned by month on executed_at and its primary key is
+    (id, executed_at) (migration 0008_partitions, db/partitions.py); the model keeps id alone as the identity,
+    which it still is: one sequence numbers every row."""
+
     __tablename__ = "workflow_logs"
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     client_id: Mapped[str] = mapped_column(String(63))
@@ -109,14 +113,15 @@ class WorkflowLog(Base):
             "confidence",
             "iterations",
         ),
+        # SQLite only: on PostgreSQL the table is partitioned (db/partitions.py), a unique index there
+        # would have to contain executed_at, so the global one is log_locator's (db/log_locator.py).
         Index(
             "uq_logs_client_idempotency",
             "client_id",
             "idempotency_key",
             unique=True,
             sqlite_where=text("idempotency_key IS NOT NULL"),
-            postgresql_where=text("idempotency_key IS NOT NULL"),
-        ),
+        ).ddl_if(dialect="sqlite"),
     )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, select
 
+from ..db import partitions
 from ..db.engine import Database
 from ..db.models import AuditEvent, WorkflowLog
 from ..db.rollup_scheme import ROLLUP_COLUMNS
@@ -15,7 +17,7 @@ from .access.principal import Principal
 from .errors import Forbidden, NotFound
 from .ingest.rollup_delta import apply_rollups
 from .public_ids import PublicIds
-from .read.scope import LogFilters, resolve_log_id, scoped_select
+from .read.scope import LogFilters, resolve_log_id, scoped_log, scoped_select
 
 CHUNK = 5000
 _ROLLUP_VALUES = [WorkflowLog.__table__.c[c] for c in ROLLUP_COLUMNS]
@@ -32,23 +34,41 @@ async def _delete_rows(db: Database, conn, condition) -> int:
 
 
 async def prune(db: Database, days: int) -> int:
-    """Delete logs executed more than `days` ago, in chunks so other writers are never starved."""
+    """Delete logs executed more than `days` ago. PostgreSQL first drops whole months older than the
+    cutoff (db/partitions.py drop_before: no row-by-row delete, no dead tuples); what is left (the
+    boundary month, the default partition, all of it on SQLite) goes in chunks so other writers are
+    never starved."""
     cutoff = utcnow() - timedelta(days=days)
-    total = 0
-    while True:
-        ids_query = scoped_select(Principal.admin("retention"), LogFilters(until=cutoff), WorkflowLog.id).limit(CHUNK)
+    total, dropped = await partitions.drop_before(db, cutoff)
+    if dropped:
         async with db.writer.begin() as conn:
-            ids = list((await conn.execute(ids_query)).scalars())
-            if ids:
-                await _delete_rows(db, conn, WorkflowLog.id.in_(ids))
-                if total == 0:
+            await _audit(conn, "retention", "prune", f"older than {cutoff.isoformat()}",
+                         {"days": days, "partitions": dropped, "logs": total})
+    audited = bool(dropped)
+    while True:
+        query = scoped_select(Principal.admin("retention"), LogFilters(until=cutoff), WorkflowLog.id,
+                              WorkflowLog.executed_at).limit(CHUNK)
+        async with db.writer.begin() as conn:
+            found = (await conn.execute(query)).all()
+            if found:
+                await _delete_rows(db, conn, _rows_condition(found))
+                if not audited:
                     await _audit(conn, "retention", "prune", f"older than {cutoff.isoformat()}", {"days": days})
-        total += len(ids)
-        if len(ids) < CHUNK:
+                    audited = True
+        total += len(found)
+        if len(found) < CHUNK:
             break
     if total:
         await reclaim(db)  # SQLite: give the freed pages back to the disk (in steps)
     return total
+
+
+def _rows_condition(found) -> Any:
+    """These (id, executed_at) rows: by id, within their executed_at range, so PostgreSQL deletes
+    from the partitions they are in instead of probing every partition's primary key."""
+    times = [r.executed_at for r in found]
+    return and_(WorkflowLog.id.in_([r.id for r in found]), WorkflowLog.executed_at >= min(times),
+                WorkflowLog.executed_at <= max(times))
 
 
 async def _audit(conn, actor: str, action: str, target: str, details: dict | None = None) -> None:
@@ -66,10 +86,11 @@ async def delete_log(db: Database, ids: PublicIds, principal: Principal, ref: st
     if log_id is None:
         raise NotFound("log not found")
     async with db.writer.begin() as conn:
-        found = (await conn.execute(scoped_select(principal, LogFilters(), WorkflowLog.client_id).where(WorkflowLog.id == log_id))).first()
+        found = (await conn.execute(scoped_log(principal, log_id, WorkflowLog.client_id, WorkflowLog.executed_at,
+                                               dialect=db.dialect))).first()
         if found is None:
             raise NotFound("log not found")
-        await _delete_rows(db, conn, WorkflowLog.id == log_id)
+        await _delete_rows(db, conn, and_(WorkflowLog.id == log_id, WorkflowLog.executed_at == found.executed_at))
         # The public id, as the operator saw and typed it (also when an old integer id was used).
         await _audit(conn, principal.name, "delete_log", ids.encode(log_id), {"client_id": found.client_id})
 
@@ -78,11 +99,11 @@ async def delete_ticket(db: Database, principal: Principal, client_id: str, tick
     _admin_only(principal)
     filters = LogFilters(client_id=client_id, ticket_id=ticket_id)
     async with db.writer.begin() as conn:
-        ids = list((await conn.execute(scoped_select(principal, filters, WorkflowLog.id))).scalars())
-        if ids:
-            await _delete_rows(db, conn, WorkflowLog.id.in_(ids))
-        await _audit(conn, principal.name, "delete_ticket", f"{client_id}/{ticket_id}", {"deleted": len(ids)})
-    return len(ids)
+        found = (await conn.execute(scoped_select(principal, filters, WorkflowLog.id, WorkflowLog.executed_at))).all()
+        if found:
+            await _delete_rows(db, conn, _rows_condition(found))
+        await _audit(conn, principal.name, "delete_ticket", f"{client_id}/{ticket_id}", {"deleted": len(found)})
+    return len(found)
 
 
 async def audit_events(db: Database, limit: int = 100) -> list[AuditEvent]:

@@ -13,13 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, tuple_, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...db import partitions
 from ...db.dialect import Dialect, insert_logs, locked
 from ...db.engine import Database
 from ...db.log_columns import INSERT_COLUMNS
+from ...db.log_locator import locked_keys, stored_keys
 from ...db.models import WorkflowLog
 from ...telemetry.metrics import COMMIT_ROWS, storage_error
 from ..errors import StorageUnavailable
@@ -154,18 +156,24 @@ class LogWriter:
         merges = {id(row): job.merge for job in jobs if job.merge is not None for row in job.rows}
         keyed = {(r["client_id"], r["idempotency_key"]) for r in rows if r["idempotency_key"] is not None}
         known: dict[tuple[str, str | None], int] = {}
+        located: dict[tuple[str, str | None], Any] = {}  # key -> the stored row's executed_at
+        # Before the transaction: a month new to this process gets its partition (PostgreSQL; a
+        # set lookup per batch once the months are known).
+        await partitions.ensure_for(self.db, (r["executed_at"] for r in rows))
         # Per submitted row: ("id", row id, duplicate) for a stored row, ("fresh", index into fresh, duplicate).
         outcomes: list[tuple[str, int, bool]] = []
         async with self.db.writer.begin() as conn:
             if keyed:
-                existing = await conn.execute(
-                    select(WorkflowLog.client_id, WorkflowLog.idempotency_key, WorkflowLog.id).where(
-                        tuple_(WorkflowLog.client_id, WorkflowLog.idempotency_key).in_(list(keyed))
-                    )
-                )
-                known = {(c, k): i for c, k, i in existing}
+                existing = (await conn.execute(stored_keys(self.db.dialect, list(keyed)))).all()
+                known = {(c, k): i for c, k, i, _ in existing}
+                located = {(c, k): at for c, k, _, at in existing}
             to_merge = sorted({(r["client_id"], r["idempotency_key"]) for r in rows if id(r) in merges} & known.keys())
-            stored_rows = await _locked_rows(self.db.dialect, conn, to_merge) if to_merge else {}
+            stored_rows = {}
+            if to_merge:
+                # Locked, and read again once locked: a concurrent merge may have moved executed_at.
+                relocked = (await conn.execute(locked_keys(self.db.dialect, to_merge))).all()
+                located.update({(c, k): at for c, k, _, at in relocked})
+                stored_rows = await _locked_rows(self.db.dialect, conn, [(known[i], located[i]) for i in to_merge])
             current = dict(stored_rows)  # the latest version of each stored row this transaction merges into
             changed: set[tuple[str, str | None]] = set()
             fresh: list[dict[str, Any]] = []
@@ -212,17 +220,21 @@ class LogWriter:
 
 
 _TABLE = cast(Table, WorkflowLog.__table__)
-# One UPDATE of every stored column by id: the same column set the inserts write (log_columns), so
-# columns derived in validation's normalise_log follow a replaced row too. Executed as executemany,
-# bound through the columns' own types (JSON, UtcDateTime), as on both backends' inserts.
-_REPLACE = update(_TABLE).where(_TABLE.c.id == bindparam("_id")).values({c: bindparam(c) for c in INSERT_COLUMNS})
+# One UPDATE of every stored column by id and the stored executed_at (so PostgreSQL updates one
+# partition; a changed executed_at moves the row to its month's): the same column set the inserts
+# write (log_columns), so columns derived in validation's normalise_log follow a replaced row too.
+# Executed as executemany, bound through the columns' own types (JSON, UtcDateTime), as on both
+# backends' inserts.
+_REPLACE = (update(_TABLE).where(_TABLE.c.id == bindparam("_id"), _TABLE.c.executed_at == bindparam("_at"))
+            .values({c: bindparam(c) for c in INSERT_COLUMNS}))
 
 
-async def _locked_rows(dialect: Dialect, conn: AsyncConnection, idents: list[tuple[str, str | None]]) -> dict[tuple[str, str | None], dict[str, Any]]:
-    """The stored rows with these keys, locked until commit (PostgreSQL: FOR UPDATE, in key order, so
-    two flushers or processes merging into the same trace wait for each other instead of one
-    overwriting the other's spans; SQLite has one writer connection, which serialises them anyway)."""
-    query = (select(_TABLE).where(tuple_(_TABLE.c.client_id, _TABLE.c.idempotency_key).in_(idents))
+async def _locked_rows(dialect: Dialect, conn: AsyncConnection, located: list[tuple[int, Any]]) -> dict[tuple[str, str | None], dict[str, Any]]:
+    """The stored rows at these (id, executed_at), locked until commit (PostgreSQL: FOR UPDATE, in
+    key order, so two flushers or processes merging into the same trace wait for each other instead
+    of one overwriting the other's spans; SQLite has one writer connection, which serialises them
+    anyway). executed_at lets PostgreSQL read only the partitions those rows are in."""
+    query = (select(_TABLE).where(_TABLE.c.id.in_([i for i, _ in located]), _TABLE.c.executed_at.in_([t for _, t in located]))
              .order_by(_TABLE.c.client_id, _TABLE.c.idempotency_key))
     result = await conn.execute(locked(dialect, query))
     return {(r["client_id"], r["idempotency_key"]): dict(r) for r in result.mappings()}
@@ -232,10 +244,12 @@ async def _replace_logs(conn: AsyncConnection, old_rows: list[dict[str, Any]], n
     """Replace stored log rows (old_rows[i], as read, with its "id") by new_rows[i] (INSERT_COLUMNS
     and that same "id"). The one place a stored log changes in the writer's transaction: whatever is
     kept in step with the logs subtracts old_rows and adds new_rows in the same transaction (the
-    rollups: _store passes both to apply_rollup_changes, with the transaction's new rows)."""
+    rollups: _store passes both to apply_rollup_changes, with the transaction's new rows; the
+    PostgreSQL locator: its trigger, db/log_locator.py)."""
     if not new_rows:
         return
-    await conn.execute(_REPLACE, [{"_id": new["id"], **{c: new[c] for c in INSERT_COLUMNS}} for new in new_rows])
+    await conn.execute(_REPLACE, [{"_id": new["id"], "_at": old["executed_at"], **{c: new[c] for c in INSERT_COLUMNS}}
+                                  for old, new in zip(old_rows, new_rows)])
 
 
 def _expire(future: asyncio.Future) -> None:

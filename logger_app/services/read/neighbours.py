@@ -14,7 +14,7 @@ from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ..access.principal import Principal
 from ..public_ids import PublicIds
-from .scope import LogFilters, resolve_log_id, scoped_select
+from .scope import LogFilters, resolve_log_id, scoped_log, scoped_select
 from .sorting import Sort, order_by
 from .sorting import after as after_sorted
 from .sorting import encode as encode_sorted
@@ -41,7 +41,7 @@ async def neighbours(db: Database, ids: PublicIds, principal: Principal, filters
         return none
     keys = (WorkflowLog.executed_at, WorkflowLog.id, sort.column) if sort.key != "executed_at" else (WorkflowLog.executed_at, WorkflowLog.id)
     async with db.analytics() as session:
-        here = (await session.execute(scoped_select(principal, filters, *keys, dialect=db.dialect).where(WorkflowLog.id == log_id))).first()
+        here = (await session.execute(scoped_log(principal, log_id, *keys, dialect=db.dialect, filters=filters))).first()
         if here is None:
             return none
         later = after_sorted(ids, sort, scoped_select(principal, filters, WorkflowLog.id, dialect=db.dialect), encode_sorted(ids, sort, here))

@@ -17,7 +17,7 @@ from ..access.principal import Principal
 from ..errors import NotFound
 from ..public_ids import PublicIds
 from . import rollups, search
-from .scope import LogFilters, after_cursor, encode_cursor, resolve_log_id, rollup_answers, scoped_select
+from .scope import LogFilters, after_cursor, encode_cursor, resolve_log_id, rollup_answers, scoped_log, scoped_select
 from .search_walk import search_page
 from .sorting import Sort, order_by
 from .sorting import after as after_sorted
@@ -146,7 +146,7 @@ async def get_log(db: Database, ids: PublicIds, principal: Principal, ref: str) 
     log_id = resolve_log_id(ids, principal, ref)
     if log_id is None:
         raise NotFound("log not found")
-    query = scoped_select(principal, LogFilters()).where(WorkflowLog.id == log_id)
+    query = scoped_log(principal, log_id, dialect=db.dialect)
     async with db.analytics() as session:
         row = (await session.scalars(query)).first()
     if row is None and db.has_replica:
