@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 
@@ -121,13 +122,60 @@ async def make_key(runtime):
 
 @pytest.fixture
 def cli(app_env):
-    """Run `python -m logger_app ...` as a real subprocess against the test database."""
+    """Run `logger-app ARGS` against the test database and return what a user sees: exit code,
+    stdout, stderr (a subprocess.CompletedProcess).
+
+    In this process, not a new one: `cli.main` in a thread of its own (it runs its own event loop,
+    and async tests call this too) with sys.stdin/stdout/stderr swapped for the call. A subprocess
+    costs ~1 s of interpreter start and imports, and the suite makes ~110 of these calls (2.5 min of
+    CI). The real entry points stay covered: tests/test_cli.py runs `python -m logger_app` as a
+    subprocess, tests/test_readme_quickstart.py the README's commands in bash. An exception the CLI
+    does not turn into an exit code propagates (a subprocess would print a traceback: a failure)."""
+    import contextlib
+    import io
     import subprocess
-    import sys
+    import threading
+
+    from logger_app import cli as cli_module
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        out, err = io.StringIO(), io.StringIO()
+        outcome: dict[str, object] = {}
+
+        def call() -> None:
+            try:
+                outcome["code"] = cli_module.main(list(args))
+            except SystemExit as exc:  # argparse's usage errors
+                outcome["code"] = exc.code if isinstance(exc.code, int) else 1
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+                outcome["error"] = exc
+
+        saved_stdin = sys.stdin
+        sys.stdin = io.StringIO(stdin or "")
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                worker = threading.Thread(target=call, name="cli")
+                worker.start()
+                worker.join(timeout=120)
+        finally:
+            sys.stdin = saved_stdin
+        if worker.is_alive():
+            raise TimeoutError(f"logger-app {' '.join(args)} did not finish in 120 s")
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return subprocess.CompletedProcess(["logger-app", *args], int(outcome["code"] or 0),  # type: ignore[call-overload]
+                                           out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def cli_process(app_env):
+    """Run `python -m logger_app ARGS` as a real subprocess: the console entry point itself."""
+    import subprocess
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "logger_app", *args], cwd=REPO, env=dict(os.environ),
                               input=stdin, capture_output=True, text=True, timeout=120)
 
     return run
-

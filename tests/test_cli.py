@@ -1,4 +1,5 @@
-"""The `logger-app` command line, run as a real subprocess (SQLite and PostgreSQL)."""
+"""The `logger-app` command line (SQLite and PostgreSQL): in-process through the `cli` fixture,
+and as a real subprocess where the process itself is what is tested (exit code, one stderr line)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,15 @@ def test_demo_loads_three_clients_with_errors(cli, app_env):
 def test_migrate(cli):
     result = cli("migrate")
     assert result.returncode == 0 and "up to date" in result.stdout
+
+
+def test_the_real_process_exits_nonzero_with_one_line_and_no_traceback(cli_process):
+    ok = cli_process("client", "create", "acme")
+    assert ok.returncode == 0, ok.stderr
+    assert "acme" in cli_process("client", "list").stdout
+    for args in (("client", "create", "acme"), ("key", "revoke", "lk_missing")):
+        result = cli_process(*args)
+        assert result.returncode == 1, args
+        assert result.stderr.strip().startswith("error:") and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    usage = cli_process("no-such-command")
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr

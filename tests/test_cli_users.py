@@ -1,4 +1,4 @@
-"""`logger-app user ...`, run as a real subprocess against the test database (SQLite and PostgreSQL)."""
+"""`logger-app user ...` against the test database (SQLite and PostgreSQL), through the `cli` fixture."""
 
 from __future__ import annotations
 
