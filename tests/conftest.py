@@ -20,8 +20,8 @@ from tests.support.postgres import admin_sql, sibling_url
 from tests.support.server import REPO
 
 PG_URL = os.environ.get("LOGGER_TEST_POSTGRES_URL")
-TABLES = ("workflow_logs", "log_locator", "log_rollups", "log_latency_rollups", "api_keys", "sessions", "login_attempts", "users", "ingest_stats",
-          "audit_log", "clients", "rate_buckets")
+TABLES = ("workflow_logs", "log_locator", "log_rollups", "log_latency_rollups", "log_rollups_all", "log_latency_rollups_all",
+          "api_keys", "sessions", "login_attempts", "users", "ingest_stats", "audit_log", "clients", "rate_buckets")
 
 
 @pytest.fixture(scope="session")

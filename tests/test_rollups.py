@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from logger_app.db.engine import create_database
-from logger_app.db.models import LogLatencyRollup, LogRollup, WorkflowLog
+from logger_app.db.models import LogLatencyRollup, LogLatencyRollupAll, LogRollup, LogRollupAll, WorkflowLog
 from logger_app.db.rollup_scheme import MAX_RELATIVE_ERROR, bucket_value, latency_bucket
 from logger_app.services import retention
 from logger_app.services.access.principal import Principal
@@ -22,7 +22,7 @@ from logger_app.services.ingest.rollup_delta import rebuild
 from logger_app.services.ingest.validation import normalise_log
 from logger_app.services.read import metrics
 from logger_app.services.read.rollup_sums import hist_percentiles
-from logger_app.services.read.scope import LogFilters, scoped_rollup_select
+from logger_app.services.read.scope import LogFilters, rollup_tables, scoped_rollup_select
 from tests.support.data import H
 
 NOW = datetime.now(timezone.utc)
@@ -102,16 +102,19 @@ async def assert_same_answers(db, rng: random.Random, ranges: int = 25) -> None:
 
 
 async def rollup_table(db) -> tuple[dict, dict]:
+    """Every rollup row, per client and all clients' (key -> amounts): (main tables, latency tables)."""
     async with db.read() as s:
         main = {tuple(r[:7]): tuple(r[7:]) for r in (await s.execute(select(LogRollup.__table__))).all() if r.n}
+        main |= {("*all*", *r[:6]): tuple(r[6:]) for r in (await s.execute(select(LogRollupAll.__table__))).all() if r.n}
         lat = {tuple(r[:6]): r.n for r in (await s.execute(select(LogLatencyRollup.__table__))).all() if r.n}
+        lat |= {("*all*", *r[:4]): r.n for r in (await s.execute(select(LogLatencyRollupAll.__table__))).all() if r.n}
     return main, lat
 
 
 async def empty_rollup_rows(db) -> int:
     async with db.read() as s:
         return sum([(await s.execute(select(func.count()).select_from(t).where(t.n == 0))).scalar_one()
-                    for t in (LogRollup, LogLatencyRollup)])
+                    for t in (LogRollup, LogLatencyRollup, LogRollupAll, LogLatencyRollupAll)])
 
 
 def same_tables(a: tuple[dict, dict], b: tuple[dict, dict]) -> bool:
@@ -210,6 +213,17 @@ async def test_rollup_reads_are_scoped_and_fail_closed(api, make_key, runtime):
     every = [("day", None, None)]
     with pytest.raises(AccessDenied):
         scoped_rollup_select(Principal(client_id=None, name="odd"), LogFilters(), LogRollup, every, LogRollup.n)
+    # The all-clients sums go to an admin who asked for every client, to no one else.
+    assert rollup_tables(Principal.admin(), LogFilters()) == (LogRollupAll, LogLatencyRollupAll)
+    assert rollup_tables(Principal.admin(), LogFilters(client_id="acme")) == (LogRollup, LogLatencyRollup)
+    assert rollup_tables(Principal.for_client("acme"), LogFilters()) == (LogRollup, LogLatencyRollup)
+    for who, f in ((Principal.for_client("acme"), LogFilters()), (Principal.admin(), LogFilters(client_id="acme")),
+                   (Principal(client_id=None, name="odd"), LogFilters())):
+        for table in (LogRollupAll, LogLatencyRollupAll):
+            with pytest.raises(AccessDenied):
+                scoped_rollup_select(who, f, table, every, table.n)
+    with pytest.raises(ValueError):  # that histogram has no status: a status filter must not be dropped
+        scoped_rollup_select(Principal.admin(), LogFilters(status="ERROR"), LogLatencyRollupAll, every, LogLatencyRollupAll.n)
     # Filters the rollups cannot answer are refused by the helper (metrics.py sends them to raw rows),
     # and so are bounds that would cut a rollup row.
     with pytest.raises(ValueError):
@@ -288,13 +302,13 @@ async def test_the_overview_page_reads_rollups_and_only_the_ragged_edges_raw(api
 
     monkeypatch.setattr(metrics, "scoped_select", no_raw_path)  # what metrics.py's raw path starts from
     raw_reads: list[LogFilters] = []
-    real_edge_rows = rollups.edge_rows
+    real_edge_sums = rollups.edge_sums
 
-    async def recording(session, principal, base, edges):
+    def recording(principal, base, edges, t):
         raw_reads.extend(edges)
-        return await real_edge_rows(session, principal, base, edges)
+        return real_edge_sums(principal, base, edges, t)
 
-    monkeypatch.setattr(rollups, "edge_rows", recording)
+    monkeypatch.setattr(rollups, "edge_sums", recording)
     for principal in (Principal.admin(), Principal.for_client("acme")):
         for range_ in ("24h", "7d", "30d"):
             raw_reads.clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, and_, case, cast, func, or_, select, text, type_coerce
+from sqlalchemy import BigInteger, Float, Integer, Select, and_, case, cast, func, or_, select, text, type_coerce
 
 from .dialect import Dialect
 
@@ -21,6 +21,13 @@ async def read_prelude(dialect: Dialect, session: Any) -> None:
     """Run first in a read session that sorts many values (the percentiles)."""
     if dialect is Dialect.POSTGRESQL:
         await session.execute(_PG_WORK_MEM)  # LOCAL: ends with this read transaction
+
+
+def count_sum(column: Any) -> Any:
+    """SUM of a count column as a 64-bit integer. PostgreSQL's sum(bigint) is numeric, which
+    asyncpg hands over as Decimal: ~14k of them made the overview page's row decoding ~20 ms of
+    its ~55 (one client, 30 days, 1M logs; cProfile); int8 decodes to int."""
+    return cast(func.sum(column), BigInteger)
 
 
 def time_bucket(dialect: Dialect, column: Any, bucket: str) -> Any:

@@ -269,3 +269,68 @@ class LogLatencyRollup(Base):
     n: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (Index("ix_log_latency_rollups_period_start", "period", "start"), {"sqlite_with_rowid": False})
+
+
+class LogRollupAll(Base):
+    """LogRollup summed over every client: what an admin's "all clients" dashboard adds up.
+
+    At 1M logs over 20 clients the per-client rows hardly compress (~1 log a row: 1,011,965 rollup
+    rows), so an all-clients 30-day page summed 23k main and 127k latency rows (PostgreSQL ~60 + 75
+    ms, SQLite ~800 ms in all). Summed over clients it is ~1/20 of that. Maintained with the
+    per-client rows in the same statement (services/ingest/rollup_delta.py), rebuilt from them by
+    `rollups rebuild`; only scope.rollup_tables hands it out, to a caller who may see every client
+    and asked for all of them."""
+
+    __tablename__ = "log_rollups_all"
+    period: Mapped[str] = mapped_column(String(4), primary_key=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    environment: Mapped[str] = mapped_column(String(32), primary_key=True)
+    category: Mapped[str] = mapped_column(String(128), primary_key=True)
+    no_category: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+    exec_n: Mapped[int] = mapped_column(BigInteger, default=0)
+    exec_sum: Mapped[float] = mapped_column(Double, default=0.0)
+    c0: Mapped[int] = mapped_column(BigInteger, default=0)
+    c1: Mapped[int] = mapped_column(BigInteger, default=0)
+    c2: Mapped[int] = mapped_column(BigInteger, default=0)
+    c3: Mapped[int] = mapped_column(BigInteger, default=0)
+    c4: Mapped[int] = mapped_column(BigInteger, default=0)
+    c5: Mapped[int] = mapped_column(BigInteger, default=0)
+    c6: Mapped[int] = mapped_column(BigInteger, default=0)
+    c7: Mapped[int] = mapped_column(BigInteger, default=0)
+    c8: Mapped[int] = mapped_column(BigInteger, default=0)
+    c9: Mapped[int] = mapped_column(BigInteger, default=0)
+    i0: Mapped[int] = mapped_column(BigInteger, default=0)
+    i1: Mapped[int] = mapped_column(BigInteger, default=0)
+    i2: Mapped[int] = mapped_column(BigInteger, default=0)
+    i3: Mapped[int] = mapped_column(BigInteger, default=0)
+    i4: Mapped[int] = mapped_column(BigInteger, default=0)
+    i5: Mapped[int] = mapped_column(BigInteger, default=0)
+    i6: Mapped[int] = mapped_column(BigInteger, default=0)
+    i7: Mapped[int] = mapped_column(BigInteger, default=0)
+    i8: Mapped[int] = mapped_column(BigInteger, default=0)
+    i9: Mapped[int] = mapped_column(BigInteger, default=0)
+    i10: Mapped[int] = mapped_column(BigInteger, default=0)
+    i11: Mapped[int] = mapped_column(BigInteger, default=0)
+    i12: Mapped[int] = mapped_column(BigInteger, default=0)
+    i13: Mapped[int] = mapped_column(BigInteger, default=0)
+    i14: Mapped[int] = mapped_column(BigInteger, default=0)
+    i15: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class LogLatencyRollupAll(Base):
+    """LogLatencyRollup summed over every client and both outcomes: the dashboards' latency
+    histograms never split by status (a read that filters on status uses LogLatencyRollup), and
+    without status an all-clients month is ~30 x 3 environments x ~110 buckets rows."""
+
+    __tablename__ = "log_latency_rollups_all"
+    period: Mapped[str] = mapped_column(String(4), primary_key=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    environment: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)

@@ -204,7 +204,7 @@ async def drop_before(db: Database, cutoff: datetime) -> tuple[int, list[str]]:
     if db.dialect is not Dialect.POSTGRESQL:
         return 0, []
     from .log_locator import LOCATOR_TABLE
-    from .models import LogLatencyRollup, LogRollup
+    from .models import LogLatencyRollup, LogLatencyRollupAll, LogRollup, LogRollupAll
 
     async with db.reader.connect() as conn:
         parts = await attached(conn)
@@ -224,7 +224,8 @@ async def drop_before(db: Database, cutoff: datetime) -> tuple[int, list[str]]:
                 started = time.perf_counter()
                 await conn.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {name}"))
                 rollup_rows = 0
-                for table in (LogRollup.__tablename__, LogLatencyRollup.__tablename__):
+                for table in (LogRollup.__tablename__, LogLatencyRollup.__tablename__, LogRollupAll.__tablename__,
+                              LogLatencyRollupAll.__tablename__):
                     rollup_rows += (await conn.execute(text(f"DELETE FROM {table} WHERE period IN ('hour', 'day') "
                                                             "AND start >= :lo AND start < :hi"), {"lo": lo, "hi": hi})).rowcount
             # How long the parent was locked (commit included): ingest and reads waited this long.

@@ -24,7 +24,7 @@ from sqlalchemy import Integer, and_, case, cast, delete, false, func, literal, 
 from sqlalchemy.sql import Executable
 
 from .dialect import Dialect, period_floor
-from .models import LogLatencyRollup, LogRollup, WorkflowLog
+from .models import LogLatencyRollup, LogLatencyRollupAll, LogRollup, LogRollupAll, WorkflowLog
 
 GAMMA = 1.04
 LOG_GAMMA = math.log(GAMMA)
@@ -38,6 +38,10 @@ ITER_COLUMNS = tuple(f"i{i}" for i in range(MAX_ITERATIONS_BUCKET + 1))
 AMOUNTS = ("n", "exec_n", "exec_sum") + CONF_COLUMNS + ITER_COLUMNS
 KEY = ("client_id", "period", "start", "environment", "category", "no_category", "status")
 LATENCY_KEY = ("client_id", "period", "start", "environment", "status", "bucket")
+# The all-clients tables' keys (models.LogRollupAll, LogLatencyRollupAll): no client, and no status
+# in the latency histogram.
+ALL_KEY = KEY[1:]
+ALL_LATENCY_KEY = ("period", "start", "environment", "bucket")
 HOUR, DAY = "hour", "day"  # the periods: every log is in one row of each
 # What a row must carry to be rolled up (the writer's dicts, DELETE ... RETURNING rows).
 ROLLUP_COLUMNS = ("client_id", "executed_at", "environment", "category", "status", "execution_time_seconds",
@@ -93,19 +97,37 @@ def _latency_case():
     return case((v <= 0, ZERO_BUCKET), else_=cast(func.ceil(func.ln(v) / literal(LOG_GAMMA)), Integer))
 
 
-def rebuild_statements(dialect: Dialect, client_id: str | None = None) -> list[Executable]:
-    """DELETE, then INSERT ... SELECT ... GROUP BY: the hour rows from workflow_logs, the day rows
-    from the hour rows (a day is the sum of its hours, and there are ~24x fewer rows to read). Run
-    in one transaction, the rollups equal what the logs say (migration 0003, `rollups rebuild`)."""
-    hour = period_floor(dialect, WorkflowLog.executed_at, HOUR)
-    category = func.coalesce(WorkflowLog.category, "")
-    no_category = case((WorkflowLog.category.is_(None), true()), else_=false())
+def log_amounts() -> list[Any]:
+    """AMOUNTS as SQL aggregates over workflow_logs rows (count, execution-time count and sum, the
+    confidence and iterations buckets): the backfill's and the page's ragged edges' one definition."""
     conf, iters = WorkflowLog.confidence, WorkflowLog.iterations
     conf_b, iter_b = _conf_case(), case((iters >= MAX_ITERATIONS_BUCKET, MAX_ITERATIONS_BUCKET), (iters <= 0, 0), else_=iters)
     amounts = [func.count(), func.count(WorkflowLog.execution_time_seconds),
                func.coalesce(func.sum(WorkflowLog.execution_time_seconds), 0.0)]
     amounts += [func.count(case((and_(conf.is_not(None), conf_b == i), 1))) for i in range(CONFIDENCE_BUCKETS)]
     amounts += [func.count(case((and_(iters.is_not(None), iter_b == i), 1))) for i in range(MAX_ITERATIONS_BUCKET + 1)]
+    return amounts
+
+
+def log_category_key() -> tuple[Any, Any]:
+    """(category, no_category) of a workflow_logs row as the rollup key stores them."""
+    return func.coalesce(WorkflowLog.category, ""), case((WorkflowLog.category.is_(None), true()), else_=false())
+
+
+def log_latency_bucket() -> Any:
+    """A workflow_logs row's histogram bucket in SQL (latency_bucket's twin; on SQLite the
+    connection needs ensure_sqlite_math)."""
+    return _latency_case()
+
+
+def rebuild_statements(dialect: Dialect, client_id: str | None = None, all_clients: bool = True) -> list[Executable]:
+    """DELETE, then INSERT ... SELECT ... GROUP BY: the hour rows from workflow_logs, the day rows
+    from the hour rows (a day is the sum of its hours, and there are ~24x fewer rows to read). Run
+    in one transaction, the rollups equal what the logs say (migration 0003, `rollups rebuild`).
+    all_clients=False leaves out the all-clients tables (the migration that predates them)."""
+    hour = period_floor(dialect, WorkflowLog.executed_at, HOUR)
+    category, no_category = log_category_key()
+    amounts = log_amounts()
     key = [WorkflowLog.client_id, literal(HOUR).label("period"), hour.label("start"), WorkflowLog.environment,
            category.label("category"), no_category.label("no_category"), WorkflowLog.status]
     hours = select(*key, *amounts).group_by(WorkflowLog.client_id, hour, WorkflowLog.environment, category, no_category,
@@ -132,12 +154,28 @@ def rebuild_statements(dialect: Dialect, client_id: str | None = None) -> list[E
     # PostgreSQL: writers wait at their rollup upsert until this commits, so a log is either in this
     # statement's snapshot or adds its delta afterwards, never both or neither (and the INSERT never
     # meets a key a writer created meanwhile). SQLite's single write lock gives the same for free.
-    lock = [text("LOCK TABLE log_rollups, log_latency_rollups IN EXCLUSIVE MODE")] if dialect is Dialect.POSTGRESQL else []
+    tables = "log_rollups, log_latency_rollups" + (", log_rollups_all, log_latency_rollups_all" if all_clients else "")
+    lock = [text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")] if dialect is Dialect.POSTGRESQL else []
     return [*lock, wipe_main, wipe_latency,
             lr.insert().from_select([*KEY, *AMOUNTS], hours),  # type: ignore[attr-defined]
             ll.insert().from_select([*LATENCY_KEY, "n"], lat_hours),  # type: ignore[attr-defined]
             lr.insert().from_select([*KEY, *AMOUNTS], days),  # type: ignore[attr-defined]
-            ll.insert().from_select([*LATENCY_KEY, "n"], lat_days)]  # type: ignore[attr-defined]
+            ll.insert().from_select([*LATENCY_KEY, "n"], lat_days),  # type: ignore[attr-defined]
+            *(all_clients_statements() if all_clients else [])]
+
+
+def all_clients_statements() -> list[Executable]:
+    """The all-clients tables recomputed from the per-client rows (both periods at once): after a
+    rebuild of one client as after one of all, they are the per-client rows summed (~1/20 as many)."""
+    r, lat = LogRollup, LogLatencyRollup
+    main = (select(*[r.__table__.c[c] for c in ALL_KEY], *[func.sum(r.__table__.c[c]) for c in AMOUNTS])
+            .group_by(*[r.__table__.c[c] for c in ALL_KEY]))
+    latency = (select(lat.period, lat.start, lat.environment, lat.bucket, func.sum(lat.n))
+               .group_by(lat.period, lat.start, lat.environment, lat.bucket))
+    ra, la = LogRollupAll.__table__, LogLatencyRollupAll.__table__
+    return [delete(LogRollupAll), delete(LogLatencyRollupAll),
+            ra.insert().from_select([*ALL_KEY, *AMOUNTS], main),  # type: ignore[attr-defined]
+            la.insert().from_select([*ALL_LATENCY_KEY, "n"], latency)]  # type: ignore[attr-defined]
 
 
 def as_row(values: Any) -> dict[str, Any]:

@@ -24,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...db.dialect import Dialect, ensure_sqlite_math, upsert_add_rows
 from ...db.engine import Database
-from ...db.models import LogLatencyRollup, LogRollup
+from ...db.models import LogLatencyRollup, LogLatencyRollupAll, LogRollup, LogRollupAll
 from ...db.rollup_scheme import (
+    ALL_KEY,
+    ALL_LATENCY_KEY,
     AMOUNTS,
     DAY,
     HOUR,
@@ -43,6 +45,8 @@ _CONF0 = AMOUNTS.index("c0")
 _ITER0 = AMOUNTS.index("i0")
 _MAIN = cast(Table, LogRollup.__table__)
 _LATENCY = cast(Table, LogLatencyRollup.__table__)
+_MAIN_ALL = cast(Table, LogRollupAll.__table__)
+_LATENCY_ALL = cast(Table, LogLatencyRollupAll.__table__)
 _UTC = timezone.utc
 
 
@@ -86,16 +90,41 @@ class Delta:
                     amounts[i] += sign
         return self
 
+    def all_clients(self) -> tuple[dict[tuple, list], dict[tuple, int]]:
+        """The same changes summed over clients, keyed as the all-clients tables are (ALL_KEY: the
+        key without its client; ALL_LATENCY_KEY: without client and status). Summed from the
+        per-client keys here, not per row in add(): a batch has fewer keys than rows."""
+        main: dict[tuple, list] = {}
+        for key, amounts in self.main.items():
+            found = main.get(key[1:])
+            if found is None:
+                main[key[1:]] = list(amounts)
+            else:
+                main[key[1:]] = [a + b for a, b in zip(found, amounts)]
+        latency: dict[tuple, int] = {}
+        for (_, period, start, environment, _, bucket), n in self.latency.items():
+            k = (period, start, environment, bucket)
+            latency[k] = latency.get(k, 0) + n
+        return main, latency
+
     async def apply(self, conn: AsyncConnection, dialect: Dialect) -> None:
-        # A key whose changes cancel out (an update that moved nothing) costs no statement.
+        # A key whose changes cancel out (an update that moved nothing) costs no statement. The
+        # all-clients rows travel in the same statement (PostgreSQL) or transaction (SQLite).
+        all_main, all_latency = self.all_clients()
         main = [(*k, *a) for k, a in sorted(self.main.items()) if any(a)]
         latency = [(*k, n) for k, n in sorted(self.latency.items()) if n]
-        await upsert_add_rows(dialect, conn, [(_MAIN, KEY, AMOUNTS, main), (_LATENCY, LATENCY_KEY, ("n",), latency)])
+        main_all = [(*k, *a) for k, a in sorted(all_main.items()) if any(a)]
+        latency_all = [(*k, n) for k, n in sorted(all_latency.items()) if n]
+        await upsert_add_rows(dialect, conn, [(_MAIN, KEY, AMOUNTS, main), (_LATENCY, LATENCY_KEY, ("n",), latency),
+                                              (_MAIN_ALL, ALL_KEY, AMOUNTS, main_all),
+                                              (_LATENCY_ALL, ALL_LATENCY_KEY, ("n",), latency_all)])
         # Rows a removal may have emptied go, so a deleted log leaves nothing of its own behind
         # (its category text, an erasure request's ticket; PRIVACY.md). Only after removals: the
         # writer's path never runs this.
         for table, key, keys in ((_MAIN, KEY, [k for k, a in self.main.items() if a[0] < 0]),
-                                 (_LATENCY, LATENCY_KEY, [k for k, n in self.latency.items() if n < 0])):
+                                 (_LATENCY, LATENCY_KEY, [k for k, n in self.latency.items() if n < 0]),
+                                 (_MAIN_ALL, ALL_KEY, [k for k, a in all_main.items() if a[0] < 0]),
+                                 (_LATENCY_ALL, ALL_LATENCY_KEY, [k for k, n in all_latency.items() if n < 0])):
             for start in range(0, len(keys), 500):
                 columns = tuple_(*(table.c[c] for c in key))
                 await conn.execute(delete(table).where(table.c.n == 0, columns.in_(keys[start:start + 500])))

@@ -16,7 +16,7 @@ from sqlalchemy import Select, and_, or_, select
 
 from ...db import log_locator
 from ...db.dialect import Dialect
-from ...db.models import LogLatencyRollup, LogRollup, WorkflowLog
+from ...db.models import LogLatencyRollup, LogLatencyRollupAll, LogRollup, LogRollupAll, WorkflowLog
 from ..access.principal import Principal
 from ..errors import AccessDenied, FieldProblem, ValidationFailed
 from ..public_ids import MAX_ROW_ID, PublicIds
@@ -103,7 +103,22 @@ def rollup_answers(filters: LogFilters) -> bool:
 Segment = tuple[str, datetime | None, datetime | None]
 
 
-def scoped_rollup_select(principal: Principal, filters: LogFilters, table: type[LogRollup] | type[LogLatencyRollup],
+RollupTable = type[LogRollup] | type[LogRollupAll]
+LatencyTable = type[LogLatencyRollup] | type[LogLatencyRollupAll]
+
+
+def rollup_tables(principal: Principal, filters: LogFilters) -> tuple[RollupTable, LatencyTable]:
+    """The rollup tables (main, latency) a dashboard read adds up: the all-clients ones
+    (models.LogRollupAll: ~1/20 of the rows) when the caller may see every client and asked for
+    all of them, the per-client ones otherwise (a status filter also needs the per-client latency
+    rows: the all-clients histogram has no status). A client's user always gets the per-client
+    tables, and scoped_rollup_select refuses an all-clients table to anyone else."""
+    if effective_client(principal, filters.client_id) is not None:
+        return LogRollup, LogLatencyRollup
+    return LogRollupAll, (LogLatencyRollup if filters.status else LogLatencyRollupAll)
+
+
+def scoped_rollup_select(principal: Principal, filters: LogFilters, table: RollupTable | LatencyTable,
                          segments: Sequence[Segment], *columns: Any) -> Select:
     """SELECT columns FROM a rollup table limited to the caller's scope, like scoped_select, over
     the rows of `segments` (services/read/rollups.py plans them; the ragged edges of a range come
@@ -115,11 +130,18 @@ def scoped_rollup_select(principal: Principal, filters: LogFilters, table: type[
     if filters.since is not None or filters.until is not None or not segments:
         raise ValueError("rollup reads take their time range from segments")
     query = select(*columns)
-    condition = scope_condition(table.client_id, principal, filters.client_id)
-    if condition is not None:
-        query = query.where(condition)
-    if filters.status:
-        query = query.where(table.status == filters.status.upper())
+    if table in (LogRollupAll, LogLatencyRollupAll):
+        # Every client's logs summed: only for a caller who may see, and asked for, all of them.
+        if effective_client(principal, filters.client_id) is not None:
+            raise AccessDenied(filters.client_id or "")
+        if filters.status and table is LogLatencyRollupAll:
+            raise ValueError("the all-clients latency rollup has no status")
+    else:
+        condition = scope_condition(table.client_id, principal, filters.client_id)  # type: ignore[union-attr]
+        if condition is not None:
+            query = query.where(condition)
+    if filters.status and table is not LogLatencyRollupAll:
+        query = query.where(table.status == filters.status.upper())  # type: ignore[union-attr]
     if filters.environment:
         query = query.where(table.environment == filters.environment)
     stretches = []
