@@ -199,24 +199,10 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 
-class LogRollup(Base):
-    """Per client, UTC hour (and UTC day), environment, category and status: what the dashboards add up.
+class _RollupAmounts:
+    """The additive columns of LogRollup and LogRollupAll (rollup_scheme.AMOUNTS, in this order),
+    declared once; a mixin's columns follow the key columns of the class that uses it."""
 
-    Every log is counted twice, in its hour's row and in its day's row (period 'hour' / 'day', start
-    = the hour's or day's first instant): a 30-day read sums ~30 day rows per key instead of ~720
-    hour rows, so its cost stops growing with the traffic once every key exists (docs/ROLLUPS.md).
-    Kept true in the writer's transaction (services/ingest/rollup_delta.py), by deletes and by
-    `logger-app rollups rebuild`. category is NULL-able on logs but a primary key column cannot be:
-    '' plus no_category=True stands for NULL, so '' stays a category."""
-
-    __tablename__ = "log_rollups"
-    client_id: Mapped[str] = mapped_column(String(63), primary_key=True)
-    period: Mapped[str] = mapped_column(String(4), primary_key=True)  # 'hour' or 'day'
-    start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
-    environment: Mapped[str] = mapped_column(String(32), primary_key=True)
-    category: Mapped[str] = mapped_column(String(128), primary_key=True)
-    no_category: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger, default=0)
     exec_n: Mapped[int] = mapped_column(BigInteger, default=0)  # logs with an execution time
     exec_sum: Mapped[float] = mapped_column(Double, default=0.0)
@@ -249,6 +235,26 @@ class LogRollup(Base):
     i14: Mapped[int] = mapped_column(BigInteger, default=0)
     i15: Mapped[int] = mapped_column(BigInteger, default=0)
 
+
+class LogRollup(_RollupAmounts, Base):
+    """Per client, UTC hour (and UTC day), environment, category and status: what the dashboards add up.
+
+    Every log is counted twice, in its hour's row and in its day's row (period 'hour' / 'day', start
+    = the hour's or day's first instant): a 30-day read sums ~30 day rows per key instead of ~720
+    hour rows, so its cost stops growing with the traffic once every key exists (docs/ROLLUPS.md).
+    Kept true in the writer's transaction (services/ingest/rollup_delta.py), by deletes and by
+    `logger-app rollups rebuild`. category is NULL-able on logs but a primary key column cannot be:
+    '' plus no_category=True stands for NULL, so '' stays a category."""
+
+    __tablename__ = "log_rollups"
+    client_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    period: Mapped[str] = mapped_column(String(4), primary_key=True)  # 'hour' or 'day'
+    start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    environment: Mapped[str] = mapped_column(String(32), primary_key=True)
+    category: Mapped[str] = mapped_column(String(128), primary_key=True)
+    no_category: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+
     # Admin reads span every client: period and start first let them range-scan the window.
     # SQLite: WITHOUT ROWID makes the table its primary key's b-tree, so a client's range is one
     # sequential read instead of index entries plus a row lookup each.
@@ -271,7 +277,7 @@ class LogLatencyRollup(Base):
     __table_args__ = (Index("ix_log_latency_rollups_period_start", "period", "start"), {"sqlite_with_rowid": False})
 
 
-class LogRollupAll(Base):
+class LogRollupAll(_RollupAmounts, Base):
     """LogRollup summed over every client: what an admin's "all clients" dashboard adds up.
 
     At 1M logs over 20 clients the per-client rows hardly compress (~1 log a row: 1,011,965 rollup
@@ -288,35 +294,6 @@ class LogRollupAll(Base):
     category: Mapped[str] = mapped_column(String(128), primary_key=True)
     no_category: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
-    n: Mapped[int] = mapped_column(BigInteger, default=0)
-    exec_n: Mapped[int] = mapped_column(BigInteger, default=0)
-    exec_sum: Mapped[float] = mapped_column(Double, default=0.0)
-    c0: Mapped[int] = mapped_column(BigInteger, default=0)
-    c1: Mapped[int] = mapped_column(BigInteger, default=0)
-    c2: Mapped[int] = mapped_column(BigInteger, default=0)
-    c3: Mapped[int] = mapped_column(BigInteger, default=0)
-    c4: Mapped[int] = mapped_column(BigInteger, default=0)
-    c5: Mapped[int] = mapped_column(BigInteger, default=0)
-    c6: Mapped[int] = mapped_column(BigInteger, default=0)
-    c7: Mapped[int] = mapped_column(BigInteger, default=0)
-    c8: Mapped[int] = mapped_column(BigInteger, default=0)
-    c9: Mapped[int] = mapped_column(BigInteger, default=0)
-    i0: Mapped[int] = mapped_column(BigInteger, default=0)
-    i1: Mapped[int] = mapped_column(BigInteger, default=0)
-    i2: Mapped[int] = mapped_column(BigInteger, default=0)
-    i3: Mapped[int] = mapped_column(BigInteger, default=0)
-    i4: Mapped[int] = mapped_column(BigInteger, default=0)
-    i5: Mapped[int] = mapped_column(BigInteger, default=0)
-    i6: Mapped[int] = mapped_column(BigInteger, default=0)
-    i7: Mapped[int] = mapped_column(BigInteger, default=0)
-    i8: Mapped[int] = mapped_column(BigInteger, default=0)
-    i9: Mapped[int] = mapped_column(BigInteger, default=0)
-    i10: Mapped[int] = mapped_column(BigInteger, default=0)
-    i11: Mapped[int] = mapped_column(BigInteger, default=0)
-    i12: Mapped[int] = mapped_column(BigInteger, default=0)
-    i13: Mapped[int] = mapped_column(BigInteger, default=0)
-    i14: Mapped[int] = mapped_column(BigInteger, default=0)
-    i15: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
 
