@@ -266,14 +266,22 @@ def _sqlite_upsert_sql(table: Table, keys: tuple[str, ...], amounts: tuple[str, 
 @functools.cache
 def _pg_upsert_sql(shape: tuple[tuple[Table, tuple[str, ...], tuple[str, ...]], ...]) -> str:
     statements, n = [], 0
-    for table, keys, amounts in shape:
+    for i, (table, keys, amounts) in enumerate(shape):
         cols = (*keys, *amounts)
-        arrays = ", ".join(f"${n + i + 1}::{_kind_of(table.c[c])}[]" for i, c in enumerate(cols))
+        arrays = ", ".join(f"${n + j + 1}::{_kind_of(table.c[c])}[]" for j, c in enumerate(cols))
         n += len(cols)
-        # WITH ORDINALITY ... ORDER BY: rows lock in the order the caller sorted them.
+        # WITH ORDINALITY ... ORDER BY: rows lock in the order the caller sorted them. The WHERE
+        # on the previous part's rows (an InitPlan, run once before this part's first row) makes
+        # the parts run in the caller's order: left alone, PostgreSQL runs the main statement
+        # before the CTEs it does not read, so the order of tables would depend on which parts a
+        # transaction has (one with no latency rows would lock the tables in another order than
+        # one with all of them: a deadlock between concurrent flushers). In the caller's order,
+        # every transaction locks rollup rows in one global order, table by table.
+        after = f"WHERE (SELECT count(*) FROM u{i - 1}) >= 0 " if i else ""
+        returning = " RETURNING 1" if i < len(shape) - 1 else ""
         statements.append(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM "
-                          f"unnest({arrays}) WITH ORDINALITY AS t({', '.join(cols)}, ord) ORDER BY ord "
-                          + _on_conflict(table, keys, amounts))
+                          f"unnest({arrays}) WITH ORDINALITY AS t({', '.join(cols)}, ord) {after}ORDER BY ord "
+                          + _on_conflict(table, keys, amounts) + returning)
     ctes = ", ".join(f"u{i} AS ({sql})" for i, sql in enumerate(statements[:-1]))
     return (f"WITH {ctes} " if ctes else "") + statements[-1]
 
