@@ -140,7 +140,7 @@ def scoped_rollup_select(principal: Principal, filters: LogFilters, table: Rollu
         condition = scope_condition(table.client_id, principal, filters.client_id)  # type: ignore[union-attr]
         if condition is not None:
             query = query.where(condition)
-    if filters.status and table is not LogLatencyRollupAll:
+    if filters.status:  # never LogLatencyRollupAll here: refused above
         query = query.where(table.status == filters.status.upper())  # type: ignore[union-attr]
     if filters.environment:
         query = query.where(table.environment == filters.environment)
