@@ -1,4 +1,4 @@
-"""Adding up rollup rows (and the ragged edges' Delta) into what the dashboards show: an overview,
+"""Adding up rollup rows (the ragged edges' raw rows arrive added up in the same shape) into what the dashboards show: an overview,
 a timeseries, the confidence and iterations distributions. rollups.py reads them one aggregate at a
 time (the read API), rollup_page.py all at once (the overview page); both add up here, so both
 give the same answers."""
@@ -10,10 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from ...db.rollup_scheme import AMOUNTS, CONFIDENCE_BUCKETS, HOUR, MAX_ITERATIONS_BUCKET, bucket_value
-from ..ingest.rollup_delta import Delta
-
-_CONF0, _ITER0 = AMOUNTS.index("c0"), AMOUNTS.index("i0")
+from ...db.rollup_scheme import CONFIDENCE_BUCKETS, MAX_ITERATIONS_BUCKET, bucket_value
 
 
 def hist_percentiles(hist: dict[int, int], quantiles: Iterable[float]) -> list[float | None]:
@@ -46,7 +43,7 @@ def add_hist(hist: dict[int, int], bucket: int, n: int) -> None:
 
 
 class OverviewSums:
-    """What an overview adds up, from rollup rows and from the edges' Delta, then shapes."""
+    """What an overview adds up, from rollup rows, then shapes."""
 
     def __init__(self) -> None:
         self.cats: dict[str | None, list] = {}  # category -> [count, errors, [exec sums], exec count]
@@ -58,14 +55,6 @@ class OverviewSums:
         c[1] += int(n) if status == "ERROR" else 0
         c[2].append(float(exec_sum or 0.0))
         c[3] += int(exec_n)
-
-    def add_edges(self, edges: Delta) -> None:
-        for (_, period, _, _, category, no_category, status), a in edges.main.items():
-            if period == HOUR:  # the edges' Delta counts each row in its day too
-                self.add(category, no_category, status, a[0], a[1], a[2])
-        for (_, period, _, _, _, b), n in edges.latency.items():
-            if period == HOUR:
-                add_hist(self.hist, b, n)
 
     def result(self, quantiles: Sequence[float]) -> dict[str, Any]:
         categories = sorted(((c, v) for c, v in self.cats.items() if v[0]), key=lambda cv: category_order(cv[0], cv[1][0]))
@@ -97,12 +86,8 @@ def as_utc(value: Any) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def floor_to(hour: datetime, bucket: str) -> datetime:
-    return hour if bucket == "hour" else hour.replace(hour=0)
-
-
 class SeriesSums:
-    """What a timeseries adds up per bucket start, from rollup rows and the edges' Delta."""
+    """What a timeseries adds up per bucket start, from rollup rows."""
 
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
@@ -117,14 +102,6 @@ class SeriesSums:
         s[1] += int(n) if status == "ERROR" else 0
         s[2] += float(exec_sum or 0.0)
         s[3] += int(exec_n)
-
-    def add_edges(self, edges: Delta) -> None:
-        for (_, period, hour, _, _, _, status), a in edges.main.items():
-            if period == HOUR:
-                self.add(floor_to(hour, self.bucket), status, a[0], a[1], a[2])
-        for (_, period, hour, _, _, b), n in edges.latency.items():
-            if period == HOUR:
-                add_hist(self.at(floor_to(hour, self.bucket))[4], b, n)
 
     def result(self, quantiles: Sequence[float]) -> list[dict]:
         out = []
@@ -152,11 +129,6 @@ class DistributionSums:
         # Whole lists at once: the page adds ~300 rows of 26 values (an index loop was 5 ms of it).
         self.conf[error] = [a + int(b or 0) for a, b in zip(self.conf[error], values[:CONFIDENCE_BUCKETS])]
         self.iters[error] = [a + int(b or 0) for a, b in zip(self.iters[error], values[CONFIDENCE_BUCKETS:])]
-
-    def add_edges(self, edges: Delta) -> None:
-        for key, a in edges.main.items():
-            if key[1] == HOUR:
-                self.add(key[6], a[_CONF0:_CONF0 + CONFIDENCE_BUCKETS] + a[_ITER0:_ITER0 + MAX_ITERATIONS_BUCKET + 1])
 
     def result(self) -> tuple[dict[bool, list[int]], dict[bool, list[int]]]:
         return self.conf, self.iters

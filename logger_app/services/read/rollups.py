@@ -1,49 +1,46 @@
-"""The dashboards' aggregates from the hourly rollups: whole hours from the rollup tables, the ragged
-edges of a range (the part of the first and last hour it cuts) from raw rows, added up in Python.
+"""The dashboards' aggregates from the hourly rollups: whole days and hours from the rollup tables,
+the ragged edges of a range (the part of the first and last hour it cuts) from raw rows, both added
+up in SQL into rows of one shape (sum_rows) and read together.
 
 Counts, errors, categories and the confidence/iterations charts equal the raw path's exactly; the
 average differs only by float summation order; p50/p95 come from the log-scale histogram, within
 rollup_scheme.MAX_RELATIVE_ERROR (1.96 %) of percentile_cont. metrics.py decides when to come here
 (scope.rollup_answers and plan() below); docs/ROLLUPS.md has the whole picture.
 
-An edge is at most one hour of rows per side: reading its few columns from the covering index and
-adding them up with the writer's own Delta (one bucketing rule for both) keeps the cost flat in
-history; a range shorter than the hours it touches is answered by the raw path altogether.
+An edge is at most one hour of rows per side, bucketed by the rebuild's SQL twins of the writer's
+rules (db/rollup_scheme.py: one rule for both), so the cost stays flat in history; a range shorter
+than the hours it touches is answered by the raw path altogether.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_
+from sqlalchemy import CompoundSelect, Select, and_, func, or_, union_all
 
 from ...db import aggregates
 from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ...db.rollup_scheme import (
     AMOUNTS,
-    CONF_COLUMNS,
     DAY,
     HOUR,
-    ITER_COLUMNS,
-    ROLLUP_COLUMNS,
     hour_of,
     log_amounts,
     log_category_key,
     log_latency_bucket,
 )
 from ..access.principal import Principal
-from ..ingest.rollup_delta import Delta
 from .rollup_sums import DistributionSums, OverviewSums, SeriesSums, add_hist, as_utc
 from .scope import LogFilters, Segment, rollup_tables, scoped_rollup_select, scoped_select
 
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
-_RAW_VALUES = [WorkflowLog.__table__.c[c] for c in ROLLUP_COLUMNS]
-_CONF0, _ITER0 = AMOUNTS.index("c0"), AMOUNTS.index("i0")
+N_FIXED = 3  # n, exec_n, exec_sum lead AMOUNTS; the confidence and iterations buckets follow
 
 
 @dataclass(frozen=True)
@@ -94,84 +91,83 @@ def plan(filters: LogFilters, days: bool = True) -> Plan | None:
     return Plan(replace(filters, since=None, until=None), tuple(segments), tuple(edges))
 
 
-async def edge_rows(session, principal: Principal, base: LogFilters, edges: Sequence[LogFilters]) -> list[Any]:
-    """The raw rows (ROLLUP_COLUMNS) of ragged edges, in one statement whatever their number (every
-    statement costs a round trip). With edge_sums, the only places rollup reads touch workflow_logs."""
-    if not edges:
-        return []
+def edge_within(edges: Sequence[LogFilters]) -> Any:
+    """workflow_logs rows inside any of the ragged edges (one condition, one statement)."""
     at = WorkflowLog.executed_at
-    query = scoped_select(principal, base, *_RAW_VALUES).where(or_(*[and_(at >= e.since, at < e.until) for e in edges]))
-    return [r._mapping for r in (await session.execute(query)).all()]
+    return or_(*[and_(at >= e.since, at < e.until) for e in edges])
 
 
-def edge_sums(principal: Principal, base: LogFilters, edges: Sequence[LogFilters], t: Any) -> tuple[Select, Select]:
+def edge_sums(principal: Principal, base: LogFilters, edges: Sequence[LogFilters], t: Any = None) -> tuple[Select, Select]:
     """The ragged edges' raw rows added up in SQL, shaped like rollup rows so that they can be read
-    with them (rollup_page.py UNIONs them in): (t, category, no_category, status, *AMOUNTS) and
-    (t, bucket, n), where `t` is an expression of executed_at (the page's chart bucket). Bucketed by
-    rollup_scheme's SQL twins of the writer's rules (the rebuild uses the same). An all-clients
-    page's four edges are ~2,800 rows at 1M logs: added up in Python they were ~45 ms of its ~110."""
-    at = WorkflowLog.executed_at
-    within = or_(*[and_(at >= e.since, at < e.until) for e in edges])
+    with them (UNION ALL): ([t,] category, no_category, status, *AMOUNTS) and ([t,] bucket, n), where
+    `t`, if given, is an expression of executed_at (a chart bucket). Bucketed by rollup_scheme's SQL
+    twins of the writer's rules (the rebuild uses the same). An all-clients page's four edges are
+    ~2,800 rows at 1M logs: added up in Python they were ~45 ms of its ~110."""
+    keys = [] if t is None else [t]
+    within = edge_within(edges)
     category, no_category = log_category_key()
-    main = (scoped_select(principal, base, t, category, no_category, WorkflowLog.status, *log_amounts()).where(within)
-            .group_by(t, WorkflowLog.category, WorkflowLog.status))
+    main = (scoped_select(principal, base, *keys, category, no_category, WorkflowLog.status, *log_amounts()).where(within)
+            .group_by(*keys, WorkflowLog.category, WorkflowLog.status))
     bucket = log_latency_bucket()
-    latency = (scoped_select(principal, base, t, bucket, func.count()).where(within, WorkflowLog.execution_time_seconds.is_not(None))
-               .group_by(t, bucket))
+    latency = (scoped_select(principal, base, *keys, bucket, func.count())
+               .where(within, WorkflowLog.execution_time_seconds.is_not(None)).group_by(*keys, bucket))
     return main, latency
 
 
-async def edge_delta(session, principal: Principal, p: Plan) -> Delta:
-    """The ragged edges' raw rows added up."""
-    return Delta().add(await edge_rows(session, principal, p.base, p.edges))
+@functools.cache  # built once per table: SQL expressions are immutable, and 29 sums took 0.8 ms to build
+def _amount_sums(table: Any) -> tuple[Any, ...]:
+    return tuple(func.sum(table.exec_sum) if c == "exec_sum" else aggregates.count_sum(table.__table__.c[c]) for c in AMOUNTS)
+
+
+async def sum_rows(db: Database, principal: Principal, p: Plan, t_of: Callable[[Any], Any] | None = None) -> tuple[list, list]:
+    """p's rollup rows and its ragged edges' raw rows, added up in SQL into rows of one shape:
+    ([t,] category, no_category, status, *AMOUNTS) and ([t,] bucket, n), in one session (one
+    snapshot), two statements. t_of(column), if given, buckets a start / executed_at column (the
+    chart's bucket; the overview page also marks the previous range's rows with it)."""
+    r, lat = rollup_tables(principal, p.base)
+    keys = [] if t_of is None else [t_of(r.start).label("t")]
+    lat_keys = [] if t_of is None else [t_of(lat.start).label("t")]
+    main = scoped_rollup_select(principal, p.base, r, p.segments, *keys, r.category, r.no_category, r.status,
+                                *_amount_sums(r)).group_by(*keys, r.category, r.no_category, r.status)
+    latency = scoped_rollup_select(principal, p.base, lat, p.segments, *lat_keys, lat.bucket,
+                                   aggregates.count_sum(lat.n)).group_by(*lat_keys, lat.bucket)
+    if p.edges:
+        t = None if t_of is None else t_of(WorkflowLog.executed_at).label("t")
+        edge_main, edge_latency = edge_sums(principal, p.base, p.edges, t)
+        main, latency = union_all(main, edge_main), union_all(latency, edge_latency)  # type: ignore[assignment]
+    async with db.analytics() as session:
+        # Core rows, not the ORM session's: its per-row loading was ~6 ms a statement here (cProfile,
+        # one client 30 d at 1M logs: ~20 ms of the page's ~55) for rows that are plain tuples.
+        conn = await session.connection()
+        await aggregates.rollup_prelude(db.dialect, conn, bool(p.edges))
+        return list((await conn.execute(main)).all()), list((await conn.execute(latency)).all())
 
 
 async def count(db: Database, principal: Principal, p: Plan) -> int:
     """How many logs p's filters match: the rollup rows' counts plus the ragged edges' raw rows."""
     r, _ = rollup_tables(principal, p.base)
-    query = scoped_rollup_select(principal, p.base, r, p.segments, func.coalesce(func.sum(r.n), 0))
+    query: Select | CompoundSelect = scoped_rollup_select(principal, p.base, r, p.segments, aggregates.count_sum(r.n))
+    if p.edges:
+        query = union_all(query, scoped_select(principal, p.base, func.count()).where(edge_within(p.edges)))
     async with db.analytics() as session:
-        n = int((await session.execute(query)).scalar_one())
-        if p.edges:
-            at = WorkflowLog.executed_at
-            edge = scoped_select(principal, p.base, func.count()).where(or_(*[and_(at >= e.since, at < e.until) for e in p.edges]))
-            n += int((await session.execute(edge)).scalar_one())
-    return n
+        return sum(n or 0 for n in (await session.execute(query)).scalars())
 
 
 async def overview(db: Database, principal: Principal, p: Plan, quantiles: Sequence[float]) -> dict[str, Any]:
-    r, lat = rollup_tables(principal, p.base)
-    per_key = scoped_rollup_select(principal, p.base, r, p.segments, r.category, r.no_category, r.status, func.sum(r.n),
-                                   func.sum(r.exec_n), func.sum(r.exec_sum)).group_by(r.category, r.no_category, r.status)
-    latency = scoped_rollup_select(principal, p.base, lat, p.segments, lat.bucket, func.sum(lat.n)).group_by(lat.bucket)
-    async with db.analytics() as session:
-        rows = (await session.execute(per_key)).all()
-        buckets = (await session.execute(latency)).all()
-        edges = await edge_delta(session, principal, p)
+    rows, buckets = await sum_rows(db, principal, p)
     sums = OverviewSums()
-    for row in rows:
-        sums.add(*row)
-    sums.add_edges(edges)
+    for category, no_category, status, n, exec_n, exec_sum, *_ in rows:
+        sums.add(category, no_category, status, n, exec_n, exec_sum)
     for b, n in buckets:
         add_hist(sums.hist, b, n)
     return sums.result(quantiles)
 
 
 async def timeseries(db: Database, principal: Principal, p: Plan, bucket: str, quantiles: Sequence[float]) -> list[dict]:
-    r, lat = rollup_tables(principal, p.base)
-    t = aggregates.time_bucket(db.dialect, r.start, bucket).label("t")
-    lt = aggregates.time_bucket(db.dialect, lat.start, bucket).label("t")
-    per_bucket = scoped_rollup_select(principal, p.base, r, p.segments, t, r.status, func.sum(r.n), func.sum(r.exec_n),
-                                      func.sum(r.exec_sum)).group_by(t, r.status)
-    latency = scoped_rollup_select(principal, p.base, lat, p.segments, lt, lat.bucket, func.sum(lat.n)).group_by(lt, lat.bucket)
-    async with db.analytics() as session:
-        rows = (await session.execute(per_bucket)).all()
-        buckets = (await session.execute(latency)).all()
-        edges = await edge_delta(session, principal, p)
+    rows, buckets = await sum_rows(db, principal, p, lambda column: aggregates.time_bucket(db.dialect, column, bucket))
     sums = SeriesSums(bucket)
-    for moment, status, n, exec_n, exec_sum in rows:
+    for moment, _, _, status, n, exec_n, exec_sum, *_ in rows:
         sums.add(as_utc(moment), status, n, exec_n, exec_sum)
-    sums.add_edges(edges)
     for moment, b, n in buckets:
         add_hist(sums.at(as_utc(moment))[4], b, n)
     return sums.result(quantiles)
@@ -179,14 +175,8 @@ async def timeseries(db: Database, principal: Principal, p: Plan, bucket: str, q
 
 async def distributions(db: Database, principal: Principal, p: Plan) -> tuple[dict[bool, list[int]], dict[bool, list[int]]]:
     """Confidence and iterations counts per outcome (True: error), for metrics.distributions to shape."""
-    r, _ = rollup_tables(principal, p.base)
-    sums = [func.sum(r.__table__.c[c]) for c in CONF_COLUMNS + ITER_COLUMNS]
-    query = scoped_rollup_select(principal, p.base, r, p.segments, r.status, *sums).group_by(r.status)
-    async with db.analytics() as session:
-        rows = (await session.execute(query)).all()
-        edges = await edge_delta(session, principal, p)
+    rows, _ = await sum_rows(db, principal, p)
     out = DistributionSums()
-    for status, *values in rows:
-        out.add(status, values)
-    out.add_edges(edges)
+    for _, _, status, *amounts in rows:
+        out.add(status, amounts[N_FIXED:])
     return out.result()
