@@ -41,7 +41,8 @@ def random_logs(rng: random.Random, n: int, days: float = 4) -> list[dict]:
             "executed_at": (NOW - timedelta(seconds=rng.uniform(0, days * 86400))).isoformat(),
             "execution_time_seconds": None if rng.random() < 0.1 else rng.choice(
                 [0, round(rng.uniform(0, 40), rng.choice([0, 1, 3])), rng.lognormvariate(0, 2)]),
-            "metrics": {"confidence": rng.choice([None, 0.3, 1.0, -0.5, 1.7, rng.random()]),
+            # Every bucket boundary (i / 10) as well as values between and outside them.
+            "metrics": {"confidence": rng.choice([None, 1.0, -0.5, 1.7, rng.random(), rng.randint(0, 10) / 10]),
                         "iterations": rng.choice([None, -2, 0, 3, 15, 40, rng.randint(0, 20)])},
         })
     return out

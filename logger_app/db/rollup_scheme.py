@@ -15,6 +15,7 @@ Demo-like traffic (0.3-25 s) uses ~110 buckets; anything from 1 ms to 1 day fits
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from datetime import datetime, timezone
@@ -84,12 +85,6 @@ def iterations_bucket(iterations: int) -> int:
 
 # -- the same in SQL, for the backfill and `rollups rebuild` ----------------------------------------
 
-def _conf_case():
-    conf = WorkflowLog.confidence
-    return case(*[(conf < (i + 1) / CONFIDENCE_BUCKETS, i) for i in range(CONFIDENCE_BUCKETS - 1)],
-                else_=CONFIDENCE_BUCKETS - 1)
-
-
 def _latency_case():
     v = WorkflowLog.execution_time_seconds
     # ceil(ln(v) / LOG_GAMMA) with the same double as Python divides by: the same IEEE operations as
@@ -97,23 +92,33 @@ def _latency_case():
     return case((v <= 0, ZERO_BUCKET), else_=cast(func.ceil(func.ln(v) / literal(LOG_GAMMA)), Integer))
 
 
-def log_amounts() -> list[Any]:
+@functools.cache  # built once: SQL expressions are immutable, and these 29 took 3.5 ms to build each page
+def log_amounts() -> tuple[Any, ...]:
     """AMOUNTS as SQL aggregates over workflow_logs rows (count, execution-time count and sum, the
     confidence and iterations buckets): the backfill's and the page's ragged edges' one definition."""
     conf, iters = WorkflowLog.confidence, WorkflowLog.iterations
-    conf_b, iter_b = _conf_case(), case((iters >= MAX_ITERATIONS_BUCKET, MAX_ITERATIONS_BUCKET), (iters <= 0, 0), else_=iters)
     amounts = [func.count(), func.count(WorkflowLog.execution_time_seconds),
                func.coalesce(func.sum(WorkflowLog.execution_time_seconds), 0.0)]
-    amounts += [func.count(case((and_(conf.is_not(None), conf_b == i), 1))) for i in range(CONFIDENCE_BUCKETS)]
-    amounts += [func.count(case((and_(iters.is_not(None), iter_b == i), 1))) for i in range(MAX_ITERATIONS_BUCKET + 1)]
-    return amounts
+    # Each bucket as its own range, the same comparisons confidence_bucket makes (bucket i: not below
+    # i/10, below (i+1)/10), rather than "the CASE chain = i": that evaluated up to nine comparisons
+    # per bucket, 26 times a row. NULL fails every comparison, so it counts nowhere, as before.
+    edges = [(i + 1) / CONFIDENCE_BUCKETS for i in range(CONFIDENCE_BUCKETS - 1)]
+    for i in range(CONFIDENCE_BUCKETS):
+        terms = ([conf >= edges[i - 1]] if i > 0 else [conf.is_not(None)]) + ([conf < edges[i]] if i < len(edges) else [])
+        amounts.append(func.count(case((and_(*terms), 1))))
+    for i in range(MAX_ITERATIONS_BUCKET + 1):
+        term = iters <= 0 if i == 0 else iters >= MAX_ITERATIONS_BUCKET if i == MAX_ITERATIONS_BUCKET else iters == i
+        amounts.append(func.count(case((term, 1))))
+    return tuple(amounts)
 
 
+@functools.cache  # built once, like log_amounts (0.1-0.2 ms a page saved)
 def log_category_key() -> tuple[Any, Any]:
     """(category, no_category) of a workflow_logs row as the rollup key stores them."""
     return func.coalesce(WorkflowLog.category, ""), case((WorkflowLog.category.is_(None), true()), else_=false())
 
 
+@functools.cache  # built once, like log_amounts (0.1-0.2 ms a page saved)
 def log_latency_bucket() -> Any:
     """A workflow_logs row's histogram bucket in SQL (latency_bucket's twin; on SQLite the
     connection needs ensure_sqlite_math)."""
