@@ -51,6 +51,16 @@ def time_bucket(dialect: Dialect, column: Any, bucket: str) -> Any:
     return func.strftime(_SQLITE_BUCKETS.get(bucket, _SQLITE_DAY), column)
 
 
+def rollup_time_bucket(dialect: Dialect, period: Any, start: Any, bucket: str) -> Any:
+    """time_bucket of a rollup row's start: a row of the bucket's own period already starts a
+    bucket, so only the others (hour rows in a daily chart) need the function. SQLite's strftime
+    for every row was ~half of a day-range histogram read (one client, 30 days, 1M logs: 12-15 ms
+    -> 7-8). The two spellings differ on SQLite ('... 00:00:00.000000' and '... 00:00:00'): callers
+    parse both to the same instant."""
+    own = func.timezone("UTC", start) if dialect is Dialect.POSTGRESQL else start  # the type time_bucket returns
+    return case((period == bucket, own), else_=time_bucket(dialect, start, bucket))
+
+
 def percentiles(dialect: Dialect, grouped: Select, value: Any, quantiles: Sequence[float], group: Any = None) -> Select:
     """`grouped`, a scoped aggregate SELECT (GROUP BY `group`, or one row in all), with one more
     column per quantile q: the percentile of `value` in the group, interpolated linearly between

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, union_all
+from sqlalchemy import func
 
 from ...db import aggregates
 from ...db.engine import Database
@@ -87,13 +87,13 @@ async def error_rate_by_client(db: Database, principal: Principal, filters: LogF
                 add(client, status, n)
         else:
             r = LogRollup
-            query = scoped_rollup_select(principal, plan.base, r, plan.segments, r.client_id, r.status,
-                                         aggregates.count_sum(r.n)).group_by(r.client_id, r.status)
+            rollup_query = scoped_rollup_select(principal, plan.base, r, plan.segments, r.client_id, r.status,
+                                         aggregates.count_sum(r.n), group_by=(r.client_id, r.status))
             if plan.edges:
                 edges = scoped_select(principal, plan.base, WorkflowLog.client_id, WorkflowLog.status, func.count()) \
                     .where(rollups.edge_within(plan.edges)).group_by(WorkflowLog.client_id, WorkflowLog.status)
-                query = union_all(query, edges)  # type: ignore[assignment]
-            for client, status, n in (await session.execute(query)).all():
+                rollup_query = rollups.union(rollup_query, edges)
+            for client, status, n in (await session.execute(rollup_query)).all():
                 add(client, status, n)
     rows = [{"client_id": c, "total": t, "errors": e, "error_rate": e / t} for c, (t, e) in counts.items() if t]
     return sorted(rows, key=lambda r: (-r["errors"], -r["error_rate"], r["client_id"]))

@@ -19,9 +19,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, null
-
-from ...db import aggregates
 from ...db.engine import Database
 from ..access.principal import Principal
 from . import rollups
@@ -38,8 +35,7 @@ async def page(db: Database, principal: Principal, current: Plan, previous: Plan
     both = Plan(current.base, current.segments + previous.segments, current.edges + previous.edges)
     # The previous range's rows all start before `since`, the current range's at or after it
     # (plan() rounds inwards; the hour that holds `since` is an edge of both, read raw).
-    rows, buckets = await rollups.sum_rows(db, principal, both, lambda column: case(
-        (column >= since, aggregates.time_bucket(db.dialect, column, bucket)), else_=null()))
+    rows, buckets = await rollups.sum_rows(db, principal, both, bucket, since)
     this, before, series, dist = OverviewSums(), OverviewSums(), SeriesSums(bucket), DistributionSums()
     starts: dict[Any, datetime] = {}  # a few dozen bucket starts over thousands of rows: convert each once
 

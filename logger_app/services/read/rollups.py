@@ -15,12 +15,12 @@ than the hours it touches is answered by the raw path altogether.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, and_, func, or_, union_all
+from sqlalchemy import CompoundSelect, Select, and_, case, func, null, or_, union_all
 
 from ...db import aggregates
 from ...db.engine import Database
@@ -119,22 +119,30 @@ def _amount_sums(table: Any) -> tuple[Any, ...]:
     return tuple(func.sum(table.exec_sum) if c == "exec_sum" else aggregates.count_sum(table.__table__.c[c]) for c in AMOUNTS)
 
 
-async def sum_rows(db: Database, principal: Principal, p: Plan, t_of: Callable[[Any], Any] | None = None) -> tuple[list, list]:
+async def sum_rows(db: Database, principal: Principal, p: Plan, bucket: str | None = None,
+                   since: datetime | None = None) -> tuple[list, list]:
     """p's rollup rows and its ragged edges' raw rows, added up in SQL into rows of one shape:
     ([t,] category, no_category, status, *AMOUNTS) and ([t,] bucket, n), in one session (one
-    snapshot), two statements. t_of(column), if given, buckets a start / executed_at column (the
-    chart's bucket; the overview page also marks the previous range's rows with it)."""
+    snapshot), two statements. t, with a chart `bucket` ('hour' or 'day'), is the chart bucket a
+    row falls in (as the database returns it: the same bucket may come in two spellings, as_utc
+    reads both), or NULL for rows before `since` (the overview page's previous range)."""
+    def t_of(start: Any, period: Any = None) -> Any:
+        assert bucket is not None
+        t = (aggregates.time_bucket(db.dialect, start, bucket) if period is None
+             else aggregates.rollup_time_bucket(db.dialect, period, start, bucket))
+        return t if since is None else case((start >= since, t), else_=null())
+
     r, lat = rollup_tables(principal, p.base)
-    keys = [] if t_of is None else [t_of(r.start).label("t")]
-    lat_keys = [] if t_of is None else [t_of(lat.start).label("t")]
+    keys = [] if bucket is None else [t_of(r.start, r.period).label("t")]
+    lat_keys = [] if bucket is None else [t_of(lat.start, lat.period).label("t")]
     main = scoped_rollup_select(principal, p.base, r, p.segments, *keys, r.category, r.no_category, r.status,
-                                *_amount_sums(r)).group_by(*keys, r.category, r.no_category, r.status)
+                                *_amount_sums(r), group_by=(*keys, r.category, r.no_category, r.status))
     latency = scoped_rollup_select(principal, p.base, lat, p.segments, *lat_keys, lat.bucket,
-                                   aggregates.count_sum(lat.n)).group_by(*lat_keys, lat.bucket)
+                                   aggregates.count_sum(lat.n), group_by=(*lat_keys, lat.bucket))
     if p.edges:
-        t = None if t_of is None else t_of(WorkflowLog.executed_at).label("t")
+        t = None if bucket is None else t_of(WorkflowLog.executed_at).label("t")
         edge_main, edge_latency = edge_sums(principal, p.base, p.edges, t)
-        main, latency = union_all(main, edge_main), union_all(latency, edge_latency)  # type: ignore[assignment]
+        main, latency = union(main, edge_main), union(latency, edge_latency)
     async with db.analytics() as session:
         # Core rows, not the ORM session's: its per-row loading was ~6 ms a statement here (cProfile,
         # one client 30 d at 1M logs: ~20 ms of the page's ~55) for rows that are plain tuples.
@@ -143,12 +151,19 @@ async def sum_rows(db: Database, principal: Principal, p: Plan, t_of: Callable[[
         return list((await conn.execute(main)).all()), list((await conn.execute(latency)).all())
 
 
+def union(*statements: Select | CompoundSelect) -> Select | CompoundSelect:
+    """One flat UNION ALL of the statements' SELECTs (scoped_rollup_select may return a UNION ALL
+    already, and SQLite refuses a parenthesised one inside another)."""
+    parts = [part for s in statements for part in (s.selects if isinstance(s, CompoundSelect) else [s])]
+    return parts[0] if len(parts) == 1 else union_all(*parts)  # type: ignore[arg-type,return-value]
+
+
 async def count(db: Database, principal: Principal, p: Plan) -> int:
     """How many logs p's filters match: the rollup rows' counts plus the ragged edges' raw rows."""
     r, _ = rollup_tables(principal, p.base)
     query: Select | CompoundSelect = scoped_rollup_select(principal, p.base, r, p.segments, aggregates.count_sum(r.n))
     if p.edges:
-        query = union_all(query, scoped_select(principal, p.base, func.count()).where(edge_within(p.edges)))
+        query = union(query, scoped_select(principal, p.base, func.count()).where(edge_within(p.edges)))
     async with db.analytics() as session:
         return sum(n or 0 for n in (await session.execute(query)).scalars())
 
@@ -164,7 +179,7 @@ async def overview(db: Database, principal: Principal, p: Plan, quantiles: Seque
 
 
 async def timeseries(db: Database, principal: Principal, p: Plan, bucket: str, quantiles: Sequence[float]) -> list[dict]:
-    rows, buckets = await sum_rows(db, principal, p, lambda column: aggregates.time_bucket(db.dialect, column, bucket))
+    rows, buckets = await sum_rows(db, principal, p, bucket)
     sums = SeriesSums(bucket)
     for moment, _, _, status, n, exec_n, exec_sum, *_ in rows:
         sums.add(as_utc(moment), status, n, exec_n, exec_sum)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import CompoundSelect, Select, or_, select, union_all
 
 from ...db import log_locator
 from ...db.dialect import Dialect
@@ -119,17 +119,23 @@ def rollup_tables(principal: Principal, filters: LogFilters) -> tuple[RollupTabl
 
 
 def scoped_rollup_select(principal: Principal, filters: LogFilters, table: RollupTable | LatencyTable,
-                         segments: Sequence[Segment], *columns: Any) -> Select:
+                         segments: Sequence[Segment], *columns: Any, group_by: Sequence[Any] = ()) -> Select | CompoundSelect:
     """SELECT columns FROM a rollup table limited to the caller's scope, like scoped_select, over
     the rows of `segments` (services/read/rollups.py plans them; the ragged edges of a range come
     from raw rows). The time range is the segments', never filters.since/until. Filters no rollup
     can answer, and bounds that are not whole periods, are refused rather than ignored, so a mistaken
-    caller fails instead of over-counting."""
+    caller fails instead of over-counting.
+
+    GROUP BY group_by, one SELECT per segment, UNION ALL: a group may come once per segment, and
+    callers add the rows up (they add the ragged edges' rows to them anyway). Why: with the segments
+    OR-ed, SQLite ran a MULTI-INDEX OR, collecting every row's key in a temporary b-tree before
+    reading it again (one client's 30-day histogram at 1M logs: 15-27 ms; per segment 9-16 ms);
+    PostgreSQL is as fast either way."""
     if not rollup_answers(filters):
         raise ValueError("the rollups cannot answer a category or ticket filter")
     if filters.since is not None or filters.until is not None or not segments:
         raise ValueError("rollup reads take their time range from segments")
-    query = select(*columns)
+    conditions = []
     if table in (LogRollupAll, LogLatencyRollupAll):
         # Every client's logs summed: only for a caller who may see, and asked for, all of them.
         if effective_client(principal, filters.client_id) is not None:
@@ -139,12 +145,12 @@ def scoped_rollup_select(principal: Principal, filters: LogFilters, table: Rollu
     else:
         condition = scope_condition(table.client_id, principal, filters.client_id)  # type: ignore[union-attr]
         if condition is not None:
-            query = query.where(condition)
+            conditions.append(condition)
     if filters.status:  # never LogLatencyRollupAll here: refused above
-        query = query.where(table.status == filters.status.upper())  # type: ignore[union-attr]
+        conditions.append(table.status == filters.status.upper())  # type: ignore[union-attr]
     if filters.environment:
-        query = query.where(table.environment == filters.environment)
-    stretches = []
+        conditions.append(table.environment == filters.environment)
+    parts = []
     for period, lo, hi in segments:
         terms = [table.period == period]
         for bound in (lo, hi):
@@ -154,8 +160,8 @@ def scoped_rollup_select(principal: Principal, filters: LogFilters, table: Rollu
             terms.append(table.start >= lo)
         if hi is not None:
             terms.append(table.start < hi)
-        stretches.append(and_(*terms))
-    return query.where(or_(*stretches))
+        parts.append(select(*columns).where(*conditions, *terms).group_by(*group_by))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 def _period_start(moment: datetime, period: str) -> datetime:
