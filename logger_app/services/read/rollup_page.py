@@ -7,8 +7,8 @@ distributions), that is eleven statements over the same rollup rows, each in its
 the latency histogram of the range scanned twice. Here the two ranges' rollup rows are read in one
 statement (rows before `since` are the previous range's: their time bucket is NULL) and their
 latency rows in a second, each with the four ragged edges' raw rows added up in SQL into rows of
-the same shape (rollups.sum_rows, like every rollup read), in one session (one snapshot). The rows are added up
-by the same OverviewSums / SeriesSums / DistributionSums as the separate functions, so both ways
+the same shape (rollups.sum_rows, like every rollup read), in one session (one snapshot). The
+rows are added up by the same OverviewSums / SeriesSums / DistributionSums as the separate functions, so both ways
 give the same answers (tests/test_rollups.py compares them on random data and ranges).
 The tables are scope.rollup_tables' choice: the all-clients sums for an admin's all-clients page.
 Figures: docs/PERFORMANCE.md (bench/read.py times what the page loads through this function)."""
