@@ -1,7 +1,7 @@
 """Adding up rollup rows (the ragged edges' raw rows arrive added up in the same shape) into what
-the dashboards show: an overview, a timeseries, the confidence and iterations distributions. rollups.py reads them one aggregate at a
-time (the read API), rollup_page.py all at once (the overview page); both add up here, so both
-give the same answers."""
+the dashboards show: an overview, a timeseries, the confidence and iterations distributions.
+rollups.py reads them one aggregate at a time (the read API), rollup_page.py all at once (the
+overview page); both add up here, so both give the same answers."""
 
 from __future__ import annotations
 
