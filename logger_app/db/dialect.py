@@ -228,7 +228,8 @@ UpsertPart = tuple[Table, Sequence[str], Sequence[str], Sequence[Sequence[Any]]]
 
 async def upsert_add_rows(dialect: Dialect, conn: AsyncConnection, parts: Sequence[UpsertPart]) -> None:
     """upsert_add for many rows of one or more tables: PostgreSQL gets one statement for all of them
-    (a data-modifying CTE per table but the last, one round trip), SQLite one executemany per table.
+    (a data-modifying CTE per table but the last, one round trip), SQLite one executemany per table,
+    all in one trip to the connection's thread (db/sqlite_thread.py).
 
     Driver-level SQL fixed per shape, like insert_logs: building and compiling the SQLAlchemy
     upsert cost ~2 ms per call (bench/rollup_upsert.py: single-log commits went from 1.5 to 5.3 ms
