@@ -13,8 +13,10 @@ statements; the caller's commit or rollback ends it). sqlite3's errors come back
 (IntegrityError, OperationalError, ...) without their parameters, as from any other statement, so
 the writer's duplicate-key retry and services/faults.py read them the same.
 
-`aiosqlite.Connection._execute` is the library's own queue for every call it makes (stable since
-aiosqlite 0.1); tests/test_sqlite_thread.py holds the behaviour this relies on.
+`aiosqlite.Connection._execute` (and `_conn`) are private names: the queue the library puts
+every call of its own on, read in aiosqlite 0.22.1 (pyproject allows >= 0.20). If a release renames
+them, every SQLite insert fails at once and so does tests/test_sqlite_thread.py, which holds the
+behaviour relied on here.
 """
 
 from __future__ import annotations
