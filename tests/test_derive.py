@@ -56,6 +56,20 @@ def test_search_text_holds_values_not_keys():
     assert "order" not in words and "channel" not in words
 
 
+def test_search_text_of_an_otlp_trace_leaves_out_ids_and_clocks():
+    # The stored shape of a real OpenInference trace (OTel SDK -> OTLP ingest): an operator's
+    # words are searchable, its span ids and nanosecond clocks are not (a digit query would
+    # otherwise match every trace through its timestamps).
+    payload = json.loads((FIXTURES / "otlp_openinference_tool_agent.json").read_text())
+    words = set(row_of("otlp_openinference_tool_agent")["search_text"].split("\n"))
+    spans = payload["otel"]["spans"]
+    assert {"what is 23 times 87", "The product of 23 times 87 is 2001.", "agent_chat", "shakespeare-agent",
+            payload["otel"]["trace_id"], "multiply"} <= words
+    plumbing = {s["span_id"] for s in spans} | {str(s["start_time_unix_nano"]) for s in spans} | {"INTERNAL", "1.45.2"}
+    assert not plumbing & words
+    assert not any("1705016717" in w for w in words)
+
+
 def test_names_are_kept_clean_and_bounded():
     assert derive.names_value(["a\nb", "a b", "", "c"]) == "\na b\nc\n"  # a separator never inside a name
     assert derive.names_value([f"t{i}" for i in range(500)]).count("\n") == derive.MAX_NAMES + 1

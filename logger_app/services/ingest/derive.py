@@ -36,11 +36,27 @@ SEP = "\n"  # between names in the tools/error_types/models columns (never insid
 _ACT = frozenset({"tool", "retrieval"})
 _TURN = frozenset({"thought", "llm", "message", "answer", "agent", "chain"})
 
+# Keys whose values are a trace's plumbing, never what an operator types into the search box: span
+# ids, nanosecond timestamps, the OTel span kind and the SDK's own description (the OTLP payload's
+# spans and resource, docs/TRACE_SHAPES.md).
+# Measured on bench/otlp.py's 8-span traces: they were 45 % of the search text (1,108 -> 615
+# characters without them) and 37 % of its distinct trigrams (374 -> 236), each of which is an entry
+# in PostgreSQL's trigram index (~200 µs a trace with them); and "1796420511" matched every trace
+# through its timestamps. The trace id stays (an operator pastes one from their own logs), as do
+# every attribute, name, input, output and message.
+STRUCTURAL_KEYS = frozenset({
+    "span_id", "parent_span_id", "root_span_id",
+    "start_time_unix_nano", "end_time_unix_nano", "time_unix_nano",
+    "span_kind",
+    "telemetry.sdk.language", "telemetry.sdk.name", "telemetry.sdk.version",
+})
+
 FIRST_ERROR_CHARS = 300  # of the first error's message, for the list's triage column (the detail page has it all)
 TOKENS_MAX = 2**31 - 1  # the column is a 32-bit integer, like iterations
 # Bumped whenever derived() starts filling another column: `logger-app search backfill` re-derives
-# every row stored under an older version (2: first_error and tokens, migration 0006).
-DERIVE_VERSION = 2
+# every row stored under an older version (2: first_error and tokens, migration 0006; 3: the search
+# text without the values of STRUCTURAL_KEYS).
+DERIVE_VERSION = 3
 
 DERIVED_COLUMNS = ("tools", "error_types", "models", "search_text", "first_error", "tokens", "derive_version")
 
@@ -111,9 +127,13 @@ def _read_trace(trace: Trace) -> tuple[list[str], list[str], list[str], int | No
     return tools, errors, models, counted
 
 
+_STRUCTURAL = STRUCTURAL_KEYS
+
+
 def _texts(value: Any, out: list[str], budget: list[int]) -> bool:
     """String and number values (not keys: "role" or "content" would match every log) into `out`,
     within budget = [values, characters], which it spends. True when it stopped before the end.
+    The values of STRUCTURAL_KEYS are left out (ids and clocks, not text).
 
     A container's children are taken in order, nested containers after their siblings (a stack):
     the order matters only for which match the list shows first. 22 µs for a demo log; a version
@@ -123,7 +143,11 @@ def _texts(value: Any, out: list[str], budget: list[int]) -> bool:
     pop, push, add, saw = stack.pop, stack.append, out.append, seen.add
     while stack:
         node = pop()
-        children = node.values() if type(node) is dict else node
+        if type(node) is dict:
+            # isdisjoint walks the dict's keys in C: ~free for the dicts that have none of them
+            children = node.values() if _STRUCTURAL.isdisjoint(node) else [v for k, v in node.items() if k not in _STRUCTURAL]
+        else:
+            children = node
         if len(children) > budget[0]:  # a huge container: only as many as the budget has left
             children = list(islice(children, max(budget[0], 0)))
         budget[0] -= len(children) + 1
