@@ -311,3 +311,13 @@ class LogLatencyRollupAll(Base):
     n: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class RollupGeneration(Base):
+    """A counter per kind of rollup change; one row today, 'closed': bumped by every transaction
+    that changes a rollup row of a period that ended a while ago (db/closed_periods.py), so a process
+    that keeps closed periods' sums can tell, from the database, whether they still hold."""
+
+    __tablename__ = "rollup_generations"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -33,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from . import closed_periods
 from .dialect import Dialect
 from .engine import Database
 
@@ -228,6 +229,7 @@ async def drop_before(db: Database, cutoff: datetime) -> tuple[int, list[str]]:
                               LogLatencyRollupAll.__tablename__):
                     rollup_rows += (await conn.execute(text(f"DELETE FROM {table} WHERE period IN ('hour', 'day') "
                                                             "AND start >= :lo AND start < :hi"), {"lo": lo, "hi": hi})).rowcount
+                await conn.execute(closed_periods.bump(Dialect.POSTGRESQL))  # those months' kept sums are gone too
             # How long the parent was locked (commit included): ingest and reads waited this long.
             log.info("detached %s with %d rollup rows in %.0f ms", name, rollup_rows, (time.perf_counter() - started) * 1000)
         except DBAPIError as exc:

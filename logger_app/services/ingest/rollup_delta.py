@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...db import closed_periods
 from ...db.dialect import Dialect, ensure_sqlite_math, upsert_add_rows
 from ...db.engine import Database
 from ...db.models import LogLatencyRollup, LogLatencyRollupAll, LogRollup, LogRollupAll
@@ -107,6 +108,12 @@ class Delta:
             latency[k] = latency.get(k, 0) + n
         return main, latency
 
+    def touches_closed(self, now: datetime) -> bool:
+        """Whether a key's period ended LATE_AFTER before `now` (closed_periods.is_late). The
+        latency keys' periods are among the main keys' (a row counts in both or in main only)."""
+        late = closed_periods.is_late
+        return any(late(period, start, now) for (_, period, start, *_), amounts in self.main.items() if any(amounts))
+
     async def apply(self, conn: AsyncConnection, dialect: Dialect) -> None:
         # A key whose changes cancel out (an update that moved nothing) costs no statement. The
         # all-clients rows travel in the same statement (PostgreSQL) or transaction (SQLite).
@@ -115,9 +122,14 @@ class Delta:
         latency = [(*k, n) for k, n in sorted(self.latency.items()) if n]
         main_all = [(*k, *a) for k, a in sorted(all_main.items()) if any(a)]
         latency_all = [(*k, n) for k, n in sorted(all_latency.items()) if n]
-        await upsert_add_rows(dialect, conn, [(_MAIN, KEY, AMOUNTS, main), (_LATENCY, LATENCY_KEY, ("n",), latency),
-                                              (_MAIN_ALL, ALL_KEY, AMOUNTS, main_all),
-                                              (_LATENCY_ALL, ALL_LATENCY_KEY, ("n",), latency_all)])
+        parts = [(_MAIN, KEY, AMOUNTS, main), (_LATENCY, LATENCY_KEY, ("n",), latency),
+                 (_MAIN_ALL, ALL_KEY, AMOUNTS, main_all), (_LATENCY_ALL, ALL_LATENCY_KEY, ("n",), latency_all)]
+        if main and self.touches_closed(datetime.now(_UTC)):
+            # A late log or a delete in a period readers may keep: they must read it again
+            # (db/closed_periods.py). Last in the statement: every transaction locks this row after
+            # its rollup rows, in the same order. Live traffic lands in the current hour: no row.
+            parts.append(closed_periods.bump_part())
+        await upsert_add_rows(dialect, conn, parts)
         # Rows a removal may have emptied go, so a deleted log leaves nothing of its own behind
         # (its category text, an erasure request's ticket; PRIVACY.md). Only after removals: the
         # writer's path never runs this.
@@ -151,4 +163,5 @@ async def rebuild(db: Database, client_id: str | None = None) -> int:
             result = await conn.execute(statement)
             if statement.is_insert:  # type: ignore[attr-defined]
                 written += max(result.rowcount, 0)  # type: ignore[attr-defined]
+        await conn.execute(closed_periods.bump(db.dialect))  # every kept period is to be read again
     return written

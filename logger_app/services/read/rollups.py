@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import CompoundSelect, Select, and_, case, func, null, or_, union_all
 
-from ...db import aggregates
+from ...db import aggregates, closed_periods
 from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ...db.rollup_scheme import (
@@ -34,7 +34,9 @@ from ...db.rollup_scheme import (
     log_category_key,
     log_latency_bucket,
 )
+from ...db.types import utcnow
 from ..access.principal import Principal
+from . import closed_rows
 from .rollup_sums import DistributionSums, OverviewSums, SeriesSums, add_hist, as_utc
 from .scope import LogFilters, Segment, rollup_tables, scoped_rollup_select, scoped_select
 
@@ -122,33 +124,56 @@ def _amount_sums(table: Any) -> tuple[Any, ...]:
 async def sum_rows(db: Database, principal: Principal, p: Plan, bucket: str | None = None,
                    since: datetime | None = None) -> tuple[list, list]:
     """p's rollup rows and its ragged edges' raw rows, added up in SQL into rows of one shape:
-    ([t,] category, no_category, status, *AMOUNTS) and ([t,] bucket, n), in one session (one
-    snapshot), two statements. t, with a chart `bucket` ('hour' or 'day'), is the chart bucket a
+    ([t,] category, no_category, status, *AMOUNTS) and ([t,] bucket, n), in one session: the
+    closed periods' through closed_rows (from memory while the database's generation stands), the
+    rest in two statements. t, with a chart `bucket` ('hour' or 'day'), is the chart bucket a
     row falls in (as the database returns it: the same bucket may come in two spellings, as_utc
     reads both), or NULL for rows before `since` (the overview page's previous range)."""
+    # A rollup row's start is a whole hour, so start >= since is start >= since rounded up to the
+    # hour: the same rows, and statements that stay the same for an hour (closed_rows keys on them).
+    rollup_since = None if since is None else _ceil(since, HOUR)
+
     def t_of(start: Any, period: Any = None) -> Any:
         assert bucket is not None
-        t = (aggregates.time_bucket(db.dialect, start, bucket) if period is None
-             else aggregates.rollup_time_bucket(db.dialect, period, start, bucket))
-        return t if since is None else case((start >= since, t), else_=null())
+        if period is None:  # a raw row's executed_at
+            t, split_at = aggregates.time_bucket(db.dialect, start, bucket), since
+        else:
+            t, split_at = aggregates.rollup_time_bucket(db.dialect, period, start, bucket), rollup_since
+        return t if split_at is None else case((start >= split_at, t), else_=null())
 
     r, lat = rollup_tables(principal, p.base)
     keys = [] if bucket is None else [t_of(r.start, r.period).label("t")]
     lat_keys = [] if bucket is None else [t_of(lat.start, lat.period).label("t")]
-    main = scoped_rollup_select(principal, p.base, r, p.segments, *keys, r.category, r.no_category, r.status,
-                                *_amount_sums(r), group_by=(*keys, r.category, r.no_category, r.status))
-    latency = scoped_rollup_select(principal, p.base, lat, p.segments, *lat_keys, lat.bucket,
-                                   aggregates.count_sum(lat.n), group_by=(*lat_keys, lat.bucket))
+
+    def statements(segments: Sequence[Segment]) -> tuple[Select | CompoundSelect, Select | CompoundSelect]:
+        main = scoped_rollup_select(principal, p.base, r, segments, *keys, r.category, r.no_category, r.status,
+                                    *_amount_sums(r), group_by=(*keys, r.category, r.no_category, r.status))
+        latency = scoped_rollup_select(principal, p.base, lat, segments, *lat_keys, lat.bucket,
+                                       aggregates.count_sum(lat.n), group_by=(*lat_keys, lat.bucket))
+        return main, latency
+
+    # Closed periods (most of a long range) through closed_rows, which may have them already; the
+    # last hour or so and the ragged edges every time.
+    closed, open_segments = closed_periods.split(p.segments, utcnow())
+    fresh: list[Select | CompoundSelect] = list(statements(open_segments)) if open_segments else []
     if p.edges:
         t = None if bucket is None else t_of(WorkflowLog.executed_at).label("t")
         edge_main, edge_latency = edge_sums(principal, p.base, p.edges, t)
-        main, latency = union(main, edge_main), union(latency, edge_latency)
+        fresh = [union(fresh[0], edge_main), union(fresh[1], edge_latency)] if fresh else [edge_main, edge_latency]
     async with db.analytics() as session:
         # Core rows, not the ORM session's: its per-row loading was ~6 ms a statement here (cProfile,
         # one client 30 d at 1M logs: ~20 ms of the page's ~55) for rows that are plain tuples.
         conn = await session.connection()
         await aggregates.rollup_prelude(db.dialect, conn, bool(p.edges))
-        return list((await conn.execute(main)).all()), list((await conn.execute(latency)).all())
+        main_rows: list = []
+        latency_rows: list = []
+        if closed:
+            kept_main, kept_latency = await closed_rows.rows(db, conn, statements(closed))
+            main_rows, latency_rows = list(kept_main), list(kept_latency)  # copies: the kept lists stay as they are
+        if fresh:
+            main_rows += (await conn.execute(fresh[0])).all()
+            latency_rows += (await conn.execute(fresh[1])).all()
+        return main_rows, latency_rows
 
 
 def union(*statements: Select | CompoundSelect) -> Select | CompoundSelect:

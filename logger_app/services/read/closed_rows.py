@@ -1,0 +1,105 @@
+"""Closed periods' rollup rows, kept by this process and checked against the database at every read.
+
+A 30-day dashboard reads ~30 days of rollup rows that no longer change (db/closed_periods.py: a
+period that ended CLOSED_AFTER ago changes only with a late log, a delete, a rebuild or a dropped
+partition, and each of those adds 1 to the database's generation). So rollups.sum_rows reads the
+closed parts of a range through rows() below: the generation first (one primary-key lookup), then,
+if this process read the same statements at that generation, their rows again from memory; else
+from the database, kept for next time. Only the open parts (the last hour or so) and the ragged
+edges are read every time.
+
+Keyed by the statements themselves — SQLAlchemy's cache key of what scope.scoped_rollup_select
+built, structure and bound values — so a kept answer is only ever handed to the identical scoped
+statement: another client's, another filter's or another range's is another key. Nothing here
+decides who sees what.
+
+Correctness does not depend on this process's memory: the generation is read from the database
+(the replica's when reads go there, which replays it with the rows) on every read, so every
+process notices every other's late writes; losing the memory only costs a read.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ...db import closed_periods
+from ...db.engine import Database
+
+# Rows kept per database, in all: one client's 30-day page keeps ~4k (PostgreSQL's Row objects,
+# ~150 bytes each with their values), an all-clients page ~2k, so ~100 different pages fit in
+# ~60 MB at most; the least recently used goes first.
+MAX_ROWS = 400_000
+
+
+class _Kept:
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple, tuple[int, list[list[Any]]]] = OrderedDict()
+        self.rows = 0
+
+    def get(self, key: tuple, generation: int) -> list[list[Any]] | None:
+        found = self.entries.get(key)
+        if found is None or found[0] != generation:
+            return None
+        self.entries.move_to_end(key)
+        return found[1]
+
+    def put(self, key: tuple, generation: int, rows: list[list[Any]]) -> None:
+        size = sum(len(r) for r in rows)
+        if size > MAX_ROWS:
+            return
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.rows -= sum(len(r) for r in old[1])
+        self.entries[key] = (generation, rows)
+        self.rows += size
+        while self.rows > MAX_ROWS:
+            _, (_, dropped) = self.entries.popitem(last=False)
+            self.rows -= sum(len(r) for r in dropped)
+
+
+# Per database, by its writer engine (Database is a dataclass, so not hashable itself; the engine
+# lives exactly as long as it): entries go with the database.
+_kept: weakref.WeakKeyDictionary[Any, _Kept] = weakref.WeakKeyDictionary()
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def statement_key(statement: Any) -> tuple | None:
+    """The statement's identity: SQLAlchemy's cache key (its structure) and its bound values; None
+    for a statement SQLAlchemy cannot key (then it is never kept)."""
+    key = statement._generate_cache_key()
+    if key is None:
+        return None
+    return key.key, tuple(_hashable(b.effective_value) for b in key.bindparams)
+
+
+async def rows(db: Database, conn: AsyncConnection, statements: Sequence[Any]) -> list[list[Any]]:
+    """Each statement's rows (statements over closed periods only), from memory when this process
+    read the same statements at the database's current generation."""
+    # The generation before the rows: a change that commits in between is counted in a generation
+    # we do not hold, so the rows kept here are never older than the generation they are kept with.
+    generation = (await conn.execute(closed_periods.generation())).scalar() or 0
+    keys = tuple(statement_key(s) for s in statements)
+    kept = _kept.get(db.writer)
+    if kept is None:
+        kept = _kept[db.writer] = _Kept()
+    if None not in keys and (found := kept.get(keys, generation)) is not None:
+        return found
+    out = [list((await conn.execute(s)).all()) for s in statements]
+    if None not in keys:
+        kept.put(keys, generation, out)
+    return out
+
+
+def forget(db: Database) -> None:
+    """Drop what this process keeps for `db` (tests, and a database that is being replaced)."""
+    _kept.pop(db.writer, None)
