@@ -143,6 +143,23 @@ async def test_what_one_client_kept_never_answers_another(api, make_key, runtime
     assert (await page(db, Principal.admin(), month()))["current"]["total"] == 160
 
 
+async def test_a_change_drops_every_kept_page_at_the_next_read(api, make_key, runtime):
+    """Rows kept before a late write or a delete are stale, all of them: the next read drops them
+    (nothing of a deleted log's rollup rows stays in memory; PRIVACY.md)."""
+    rng = random.Random(8)
+    acme_key = await make_key("acme")
+    await store(api, acme_key, random_logs(rng, 50, days=6))
+    await store(api, await make_key("globex"), random_logs(rng, 50, days=6))
+    db = runtime.db
+    await page(db, Principal.for_client("acme"), month())
+    await page(db, Principal.for_client("globex"), month())
+    assert len(closed_rows._kept[db.writer].entries) == 2
+    await store(api, acme_key, [{"ticket_id": "LATE-3", "status": "SUCCESS",
+                                 "executed_at": (datetime.now(UTC) - timedelta(days=4)).isoformat()}])
+    assert (await page(db, Principal.for_client("acme"), month()))["current"]["total"] == 51
+    assert len(closed_rows._kept[db.writer].entries) == 1  # globex's kept rows went too
+
+
 async def test_live_traffic_does_not_count_as_late(api, make_key, runtime):
     """Logs of the current hour leave the generation alone (no extra write on the hot path); a
     log of a period that ended more than LATE_AFTER ago adds 1."""
