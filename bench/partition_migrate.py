@@ -6,7 +6,7 @@ times `alembic upgrade` to 0008_partitions and checks what it promised: every ro
 partition per month present, the locator filled, the id sequence going on after the last id.
 --downgrade also times the way back (0007_search_detail) and the upgrade again.
 --insert-cost times what partitions and the locator cost the writer: --batches 500-row batches (new
-idempotency keys each) through db/dialect.insert_logs alone and through LogWriter.write (lookup,
+idempotency keys each) through db/bulk_writes.insert_logs alone and through LogWriter.write (lookup,
 insert, rollups, commit), once before the migration with the code of --before-tree (a copy of the
 commit before partitions, whose writer reads the unpartitioned table) and once after with this
 tree's, on the same loaded table.
@@ -83,7 +83,7 @@ async def insert_cost(url: str, batches: int, label: str) -> None:
     import uuid
 
     import logger_app
-    from logger_app.db.dialect import insert_logs
+    from logger_app.db.bulk_writes import insert_logs
     from logger_app.demo import demo_log
     from logger_app.services.ingest.validation import normalise_log
     from logger_app.services.ingest.writer import LogWriter

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fresh_pg_database  # noqa: E402
 from sqlalchemy import BigInteger, Column, MetaData, String, Table  # noqa: E402
 
-from logger_app.db.dialect import insert_logs, upsert_add_rows  # noqa: E402
+from logger_app.db.bulk_writes import insert_logs, upsert_add_rows  # noqa: E402
 from logger_app.db.engine import create_database  # noqa: E402
 from logger_app.db.migrate import upgrade  # noqa: E402
 from logger_app.db.rollup_scheme import hour_of, latency_bucket  # noqa: E402

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from .db import partitions
-from .db.dialect import insert_logs
+from .db.bulk_writes import insert_logs
 from .db.engine import Database
 from .db.models import Client
 from .db.types import utcnow
@@ -97,7 +97,7 @@ async def load_demo(db: Database, count: int = 600, days: int = 7, seed: int = 7
             rows.append(normalise_log(demo_log(rng, cid, when, i), cid, now))
         if rows:
             # The writer's insert: one statement per chunk keeps the SQLite search index's trigger
-            # cheap (db/dialect.py _insert_logs_sqlite).
+            # cheap (db/bulk_writes.py _insert_logs_sqlite).
             await insert_logs(db.dialect, conn, rows)
             await apply_rollups(conn, db.dialect, rows)
     return count

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from logger_app.db.dialect import insert_logs
+from logger_app.db.bulk_writes import insert_logs
 from logger_app.db.engine import create_database
 from logger_app.db.migrate import upgrade
 from logger_app.db.models import LogRollup, WorkflowLog

@@ -79,7 +79,7 @@ def split(segments: Sequence[Segment], now: datetime) -> tuple[list[Segment], li
 
 
 def bump_part() -> tuple[Table, tuple[str, ...], tuple[str, ...], list[tuple[Any, ...]]]:
-    """The generation's +1 as a part of dialect.upsert_add_rows (the writer's rollup statement)."""
+    """The generation's +1 as a part of bulk_writes.upsert_add_rows (the writer's rollup statement)."""
     return (_TABLE, ("name",), ("n",), [(CLOSED, 1)])
 
 

@@ -5,7 +5,7 @@ that this spec names the same columns, in the same order, of the same kinds, so 
 and not here fails a test instead of being silently left out of the inserts or the exports.
 
 Derived from it, as names (KIND gives each name's Kind):
-  INSERT_COLUMNS   the writer's statements and parameters on both backends (db/dialect.py insert_logs)
+  INSERT_COLUMNS   the writer's statements and parameters on both backends (db/bulk_writes.py insert_logs)
   SUMMARY_COLUMNS  a log in list pages and exports (services/read/queries.py summary())
   CSV_COLUMNS      the CSV export's header, in its order (pages/exports.py)
 """

@@ -23,7 +23,8 @@ from sqlalchemy import Table, delete, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...db import closed_periods
-from ...db.dialect import Dialect, ensure_sqlite_math, upsert_add_rows
+from ...db.bulk_writes import upsert_add_rows
+from ...db.dialect import Dialect, ensure_sqlite_math
 from ...db.engine import Database
 from ...db.models import LogLatencyRollup, LogLatencyRollupAll, LogRollup, LogRollupAll
 from ...db.rollup_scheme import (

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...db import partitions
-from ...db.dialect import Dialect, insert_logs, locked
+from ...db.bulk_writes import insert_logs
+from ...db.dialect import Dialect, locked
 from ...db.engine import Database
 from ...db.log_columns import INSERT_COLUMNS
 from ...db.log_locator import locked_keys, stored_keys
