@@ -3,7 +3,7 @@
 In the same run, starts bench/bare_app.py (uvicorn, same flags: uvloop, httptools, no access log)
 and the real server (`python main.py`, ack after commit) on SQLite and on PostgreSQL, drives each
 with the same requests at the same concurrency from this process, and prints our req/s as a ratio
-of the bare endpoint's (target >= 0.75 at concurrency 32).
+of the bare endpoint's (issue 12's target: >= 0.6x at concurrency 32 and 128, p99 <= 30 ms).
 
     .venv/bin/python bench/compare.py [--db sqlite|postgresql|both] [--concurrency 32] [--seconds 10]
 """

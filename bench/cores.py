@@ -9,6 +9,7 @@ most logs/s this machine could give with that code, whatever the concurrency or 
 workers, while the load generator runs beside the server.
 
     .venv/bin/python bench/cores.py [--db sqlite|postgresql] [--workers 1] [--seconds 8] [--load single,batch,otlp] [--tree DIR]
+    .venv/bin/python bench/cores.py --bare   # the same for bench/bare_app.py (single logs)
 
 Issue 12 asks for `--workers 2` >= 1.5x one process and >= 10,000 batched logs/s on this 2-core
 machine; docs/PERFORMANCE.md uses this bench's figures to say what those targets need."""
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import otlp  # noqa: E402
 from _common import (  # noqa: E402
     LoadResult,
+    bare_server,
     batch_bodies,
     cpu_seconds,
     demo_bodies,
@@ -124,9 +126,20 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--warmup", type=float, default=2.0)
     p.add_argument("--tree", help="run another copy of the code (a directory holding main.py), e.g. the previous commit")
+    p.add_argument("--bare", action="store_true",
+                   help="the bare parse-only endpoint (bench/bare_app.py, compare.py's yardstick) instead, single logs")
     p.add_argument("--load", type=lambda s: s.split(","), default=["single", "batch", "otlp"],
                    help="single (POST /api/v1/logs, c=32), batch (x500, c=8), otlp (512-span exports, c=8)")
     args = p.parse_args()
+    if args.bare:
+        bare = bare_server().start()
+        try:
+            print(f"## bench/bare_app.py, load average {os.getloadavg()[0]:.1f}\n\n### POST /api/v1/logs, concurrency 32")
+            singles = [post_request("/api/v1/logs", "none", b) for b in demo_bodies(256)]
+            measure(bare.pid, lambda: drive(bare.port, singles, 32, args.seconds, args.warmup), args.seconds, args.warmup)
+        finally:
+            bare.stop()
+        return
     with tempfile.TemporaryDirectory(prefix="cl-bench-cores-") as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db" if args.db == "sqlite" else fresh_pg_database("cl_bench_cores")
         server = logger_server(url, tmp, log_path=f"{tmp}/server.log", tree=args.tree, read_rate_limit_per_key="0")
