@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, update
 
 from logger_app.db import closed_periods
 from logger_app.db.engine import create_database
@@ -206,5 +206,6 @@ async def test_the_rows_kept_are_bounded(api, make_key, runtime, monkeypatch):
         await page(db, who, LogFilters(since=datetime.now(UTC) - timedelta(days=days), until=datetime.now(UTC)))
     kept = closed_rows._kept.get(db.writer)
     assert kept is not None and kept.rows <= 50
-    async with db.read() as s:
-        assert (await s.execute(select(LogRollup.n).limit(1))).scalar() is not None
+    # Evicted or not, every range still answers like the raw rows.
+    week = LogFilters(since=datetime.now(UTC) - timedelta(days=7), until=datetime.now(UTC))
+    assert (await page(db, who, week))["current"]["total"] == (await metrics.overview(db, who, week, raw=True))["total"] > 0

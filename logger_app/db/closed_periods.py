@@ -32,6 +32,7 @@ from sqlalchemy import Select, Table, select
 
 from .dialect import Dialect, upsert_add
 from .models import RollupGeneration
+from .rollup_scheme import hour_of
 
 # 15 minutes: the hour just ended is read fresh for its first quarter of an hour, when late logs of
 # it still come in (a run that started at 10:59 and logs at 11:02); the writers' 5 minutes leave
@@ -43,7 +44,9 @@ CLOSED = "closed"  # the generation's row
 _LENGTH = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 _TABLE = cast(Table, RollupGeneration.__table__)
 
-Segment = tuple[str, "datetime | None", "datetime | None"]  # (period, start >=, start <), as scope.Segment
+# One stretch of rollup rows: (period, first start, end) with None for unbounded; hour periods start
+# and end on whole UTC hours, day periods on whole UTC days (scope.scoped_rollup_select reads them).
+Segment = tuple[str, "datetime | None", "datetime | None"]
 
 
 def period_end(period: str, start: datetime) -> datetime:
@@ -59,7 +62,7 @@ def closed_until(now: datetime, period: str) -> datetime:
     """The first start of `period` whose rows a reader at `now` must read fresh: a period is closed
     when it ended CLOSED_AFTER ago (start + length <= now - CLOSED_AFTER), i.e. when it starts
     before the period that holds now - CLOSED_AFTER."""
-    hour = (now - CLOSED_AFTER).replace(minute=0, second=0, microsecond=0)
+    hour = hour_of(now - CLOSED_AFTER)
     return hour if period == "hour" else hour.replace(hour=0)
 
 

@@ -127,9 +127,6 @@ def _read_trace(trace: Trace) -> tuple[list[str], list[str], list[str], int | No
     return tools, errors, models, counted
 
 
-_STRUCTURAL = STRUCTURAL_KEYS
-
-
 def _texts(value: Any, out: list[str], budget: list[int]) -> bool:
     """String and number values (not keys: "role" or "content" would match every log) into `out`,
     within budget = [values, characters], which it spends. True when it stopped before the end.
@@ -145,7 +142,7 @@ def _texts(value: Any, out: list[str], budget: list[int]) -> bool:
         node = pop()
         if type(node) is dict:
             # isdisjoint walks the dict's keys in C: ~free for the dicts that have none of them
-            children = node.values() if _STRUCTURAL.isdisjoint(node) else [v for k, v in node.items() if k not in _STRUCTURAL]
+            children = node.values() if STRUCTURAL_KEYS.isdisjoint(node) else [v for k, v in node.items() if k not in STRUCTURAL_KEYS]
         else:
             children = node
         if len(children) > budget[0]:  # a huge container: only as many as the budget has left

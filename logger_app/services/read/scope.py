@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Select, or_, select, union_all
 
 from ...db import log_locator
+from ...db.closed_periods import Segment
 from ...db.dialect import Dialect
 from ...db.models import LogLatencyRollup, LogLatencyRollupAll, LogRollup, LogRollupAll, WorkflowLog
 from ..access.principal import Principal
@@ -96,11 +97,6 @@ def rollup_answers(filters: LogFilters) -> bool:
     environment, category and status; the execution-time histogram has no category (docs/ROLLUPS.md),
     and no rollup knows tickets: a category or ticket filter takes the raw path."""
     return filters.category is None and filters.ticket_id is None
-
-
-# One stretch of rollup rows: (period, first start, end) with None for unbounded; hour periods start
-# and end on whole UTC hours, day periods on whole UTC days.
-Segment = tuple[str, datetime | None, datetime | None]
 
 
 RollupTable = type[LogRollup] | type[LogRollupAll]
