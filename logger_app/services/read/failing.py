@@ -20,7 +20,7 @@ from ...db.engine import Database
 from ...db.models import LogRollup, WorkflowLog
 from ..access.principal import Principal
 from ..ingest.derive import SEP  # how the writer joins names in tools/error_types
-from . import rollups
+from . import rollup_plan, rollups
 from .queries import NEWEST_FIRST
 from .scope import LogFilters, scoped_rollup_select, scoped_select
 
@@ -78,7 +78,7 @@ async def error_rate_by_client(db: Database, principal: Principal, filters: LogF
         c[0] += int(n)
         c[1] += int(n) if status == "ERROR" else 0
 
-    plan = rollups.plan(replace(filters, status=None))
+    plan = rollup_plan.plan(replace(filters, status=None))
     async with db.analytics() as session:
         if plan is None:
             query = scoped_select(principal, replace(filters, status=None), WorkflowLog.client_id, WorkflowLog.status,
@@ -89,11 +89,9 @@ async def error_rate_by_client(db: Database, principal: Principal, filters: LogF
             r = LogRollup
             rollup_query = scoped_rollup_select(principal, plan.base, r, plan.segments, r.client_id, r.status,
                                          aggregates.count_sum(r.n), group_by=(r.client_id, r.status))
-            if plan.edges:
-                edges = scoped_select(principal, plan.base, WorkflowLog.client_id, WorkflowLog.status, func.count()) \
-                    .where(rollups.edge_within(plan.edges)).group_by(WorkflowLog.client_id, WorkflowLog.status)
-                rollup_query = rollups.union(rollup_query, edges)
+            rollup_query = rollups.union(rollup_query, *rollups.raw_counts(principal, plan, WorkflowLog.client_id,
+                                                                              WorkflowLog.status))
             for client, status, n in (await session.execute(rollup_query)).all():
                 add(client, status, n)
-    rows = [{"client_id": c, "total": t, "errors": e, "error_rate": e / t} for c, (t, e) in counts.items() if t]
+    rows = [{"client_id": c, "total": t, "errors": e, "error_rate": e / t} for c, (t, e) in counts.items() if t > 0]
     return sorted(rows, key=lambda r: (-r["errors"], -r["error_rate"], r["client_id"]))

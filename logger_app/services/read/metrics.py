@@ -17,7 +17,7 @@ from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ...db.rollup_scheme import CONFIDENCE_BUCKETS, MAX_ITERATIONS_BUCKET
 from ..access.principal import Principal
-from . import rollup_page, rollup_sums, rollups
+from . import rollup_page, rollup_plan, rollup_sums, rollups
 from .scope import LogFilters, rollup_answers, scoped_select
 
 QUANTILES = (0.5, 0.95)
@@ -30,8 +30,8 @@ async def _percentiles(session, db: Database, principal: Principal, filters: Log
     return p50, p95
 
 
-def _plan(filters: LogFilters, raw: bool, days: bool = True) -> rollups.Plan | None:
-    return None if raw or not rollup_answers(filters) else rollups.plan(filters, days)
+def _plan(filters: LogFilters, raw: bool, days: bool = True) -> rollup_plan.Plan | None:
+    return None if raw or not rollup_answers(filters) else rollup_plan.plan(filters, days)
 
 
 async def overview(db: Database, principal: Principal, filters: LogFilters, raw: bool = False) -> dict[str, Any]:
@@ -75,7 +75,7 @@ async def overview_page(db: Database, principal: Principal, current: LogFilters,
     days = bucket == "day"
     if (bucket in ("hour", "day") and current.since is not None and previous.until == current.since
             and (now := _plan(current, False, days)) is not None and (before := _plan(previous, False, days)) is not None):
-        out = await rollup_page.page(db, principal, now, before, current.since, bucket, QUANTILES)
+        out = await rollup_page.page(db, principal, now, before, bucket, QUANTILES)
         return {**out, "dist": _shaped(*out["dist"])}
     return {"current": await overview(db, principal, current), "previous": await overview(db, principal, previous),
             "series": await timeseries(db, principal, current, bucket), "dist": await distributions(db, principal, current)}

@@ -16,7 +16,7 @@ from ...db.models import WorkflowLog
 from ..access.principal import Principal
 from ..errors import NotFound
 from ..public_ids import PublicIds
-from . import rollups, search
+from . import rollup_plan, rollups, search
 from .scope import LogFilters, after_cursor, encode_cursor, resolve_log_id, rollup_answers, scoped_log, scoped_select
 from .search_walk import search_page
 from .sorting import Sort, order_by
@@ -112,7 +112,7 @@ async def count_logs(db: Database, principal: Principal, filters: LogFilters) ->
     walk exists to avoid, and the page says "50+ matches" instead."""
     if filters.q:
         return None
-    if _rollup_countable(filters) and (plan := rollups.plan(filters)) is not None:
+    if _rollup_countable(filters) and (plan := rollup_plan.plan(filters)) is not None:
         return {"count": await rollups.count(db, principal, plan), "exact": True}
     matching = scoped_select(principal, filters, WorkflowLog.id, dialect=db.dialect).limit(COUNT_CAP + 1).subquery()
     async with db.analytics() as session:

@@ -5,9 +5,10 @@ The page shows, for one range: the cards (an overview), the same cards for the r
 iterations charts (distributions). Asked one by one (metrics.overview twice, timeseries,
 distributions), that is eleven statements over the same rollup rows, each in its own session, and
 the latency histogram of the range scanned twice. Here the two ranges' rollup rows are read in one
-statement (rows before `since` are the previous range's: their time bucket is NULL) and their
-latency rows in a second, each with the four ragged edges' raw rows added up in SQL into rows of
-the same shape (rollups.sum_rows, like every rollup read), in one session (one snapshot). The
+statement (the previous range's with a NULL time bucket) and their latency rows in a second, each
+with the boundary hours' raw rows (rollup_plan.plan: added, or subtracted from an hour read whole)
+added up in SQL into rows of the same shape (rollups.sum_rows, like every rollup read), in one
+session (one snapshot). The
 rows are added up by the same OverviewSums / SeriesSums / DistributionSums as the separate functions, so both ways
 give the same answers (tests/test_rollups.py compares them on random data and ranges).
 The tables are scope.rollup_tables' choice: the all-clients sums for an admin's all-clients page.
@@ -22,20 +23,20 @@ from typing import Any
 from ...db.engine import Database
 from ..access.principal import Principal
 from . import rollups
+from .rollup_plan import Plan
 from .rollup_sums import DistributionSums, OverviewSums, SeriesSums, as_utc
-from .rollups import N_FIXED, Plan
+from .rollups import N_FIXED
 
 
-async def page(db: Database, principal: Principal, current: Plan, previous: Plan, since: datetime, bucket: str,
+async def page(db: Database, principal: Principal, current: Plan, previous: Plan, bucket: str,
                quantiles: Sequence[float]) -> dict[str, Any]:
     """{"current", "previous": overview dicts, "series": timeseries rows, "dist": (conf, iters)}
     for `current`'s range (which starts at `since`) and `previous`'s (which ends there)."""
     if current.base != previous.base:
         raise ValueError("both ranges must have the same filters")
-    both = Plan(current.base, current.segments + previous.segments, current.edges + previous.edges)
-    # The previous range's rows all start before `since`, the current range's at or after it
-    # (plan() rounds inwards; the hour that holds `since` is an edge of both, read raw).
-    rows, buckets = await rollups.sum_rows(db, principal, both, bucket, since)
+    # The previous range's rows come with t NULL (sum_rows: each raw range on its own plan's side;
+    # the hour that holds `since` is read by one side's rollup rows, less or plus its raw rows).
+    rows, buckets = await rollups.sum_rows(db, principal, current, bucket, previous)
     this, before, series, dist = OverviewSums(), OverviewSums(), SeriesSums(bucket), DistributionSums()
     starts: dict[Any, datetime] = {}  # a few dozen bucket starts over thousands of rows: convert each once
 

@@ -57,7 +57,9 @@ class OverviewSums:
         c[3] += int(exec_n)
 
     def result(self, quantiles: Sequence[float]) -> dict[str, Any]:
-        categories = sorted(((c, v) for c, v in self.cats.items() if v[0]), key=lambda cv: category_order(cv[0], cv[1][0]))
+        # > 0: a minus range read a moment after its hour's rows may leave a count at 0 (or, with a
+        # late log between the two reads, -1 for that moment).
+        categories = sorted(((c, v) for c, v in self.cats.items() if v[0] > 0), key=lambda cv: category_order(cv[0], cv[1][0]))
         total = sum(v[0] for _, v in categories)
         errors = sum(v[1] for _, v in categories)
         exec_count = sum(v[3] for _, v in categories)
@@ -107,7 +109,7 @@ class SeriesSums:
         out = []
         for moment in sorted(self.series):
             total, errors, exec_sum, exec_n, hist = self.series[moment]
-            if not total:
+            if total <= 0:  # as OverviewSums.result
                 continue
             p50, p95 = hist_percentiles(hist, quantiles)
             out.append({"bucket": moment.isoformat(), "total": total, "errors": errors,

@@ -1,23 +1,21 @@
 """The dashboards' aggregates from the hourly rollups: whole days and hours from the rollup tables,
-the ragged edges of a range (the part of the first and last hour it cuts) from raw rows, both added
-up in SQL into rows of one shape (sum_rows) and read together.
+the smaller side of each boundary hour a range cuts from raw rows (added, or subtracted from the
+hour's rollup rows: plan()), all added up in SQL into rows of one shape (sum_rows) and read together.
 
 Counts, errors, categories and the confidence/iterations charts equal the raw path's exactly; the
 average differs only by float summation order; p50/p95 come from the log-scale histogram, within
 rollup_scheme.MAX_RELATIVE_ERROR (1.96 %) of percentile_cont. metrics.py decides when to come here
 (scope.rollup_answers and plan() below); docs/ROLLUPS.md has the whole picture.
 
-An edge is at most one hour of rows per side, bucketed by the rebuild's SQL twins of the writer's
-rules (db/rollup_scheme.py: one rule for both), so the cost stays flat in history; a range shorter
-than the hours it touches is answered by the raw path altogether.
+A boundary is at most half an hour of raw rows, bucketed by the rebuild's SQL twins of the writer's
+rules (db/rollup_scheme.py: one rule for both), so the cost stays flat in history and in logs an
+hour; a range shorter than the hours it touches is answered by the raw path altogether.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CompoundSelect, Select, and_, case, func, null, or_, union_all
@@ -27,9 +25,6 @@ from ...db.engine import Database
 from ...db.models import WorkflowLog
 from ...db.rollup_scheme import (
     AMOUNTS,
-    DAY,
-    HOUR,
-    hour_of,
     log_amounts,
     log_category_key,
     log_latency_bucket,
@@ -37,60 +32,21 @@ from ...db.rollup_scheme import (
 from ...db.types import utcnow
 from ..access.principal import Principal
 from . import closed_rows
+from .rollup_plan import Plan, ranges_of, signed_ranges
 from .rollup_sums import DistributionSums, OverviewSums, SeriesSums, add_hist, as_utc
 from .scope import LogFilters, Segment, rollup_tables, scoped_rollup_select, scoped_select
 
-_HOUR = timedelta(hours=1)
-_DAY = timedelta(days=1)
 N_FIXED = 3  # n, exec_n, exec_sum lead AMOUNTS; the confidence and iterations buckets follow
 
 
-@dataclass(frozen=True)
-class Plan:
-    base: LogFilters  # the filters without their time bounds
-    segments: tuple[Segment, ...]  # read from the rollups: whole days, whole hours
-    edges: tuple[LogFilters, ...]  # the ragged parts (since and until both set): read from raw rows
+def raw_counts(principal: Principal, p: Plan, *keys: Any) -> list[Select]:
+    """[keys..., signed count(*)] of p's raw rows, grouped by keys, one statement a sign."""
+    return [scoped_select(principal, p.base, *keys, signed(func.count(), sign)).where(edge_within(ranges)).group_by(*keys)
+            for ranges, sign in signed_ranges(p)]
 
 
-def _ceil(moment: datetime, period: str) -> datetime:
-    floor = _floor_period(moment, period)
-    return floor if floor == moment else floor + (_HOUR if period == HOUR else _DAY)
-
-
-def _floor_period(moment: datetime, period: str) -> datetime:
-    hour = hour_of(moment)
-    return hour if period == HOUR else hour.replace(hour=0)
-
-
-def plan(filters: LogFilters, days: bool = True) -> Plan | None:
-    """How to split `filters`' range: whole days from day rows (unless days=False: the hourly
-    timeseries), the whole hours around them from hour rows, the rest from raw rows. None when no
-    whole hour lies inside the range (the raw path is as cheap there) or it reaches the calendar's ends."""
-    since, until = filters.since, filters.until
-    try:
-        h_lo = _ceil(since, HOUR) if since else None
-        h_hi = _floor_period(until, HOUR) if until else None
-        d_lo = _ceil(since, DAY) if since else None
-        d_hi = _floor_period(until, DAY) if until else None
-    except OverflowError:
-        return None
-    if h_lo is not None and h_hi is not None and h_lo >= h_hi:
-        return None
-    segments: list[Segment] = []
-    if days and not (d_lo is not None and d_hi is not None and d_lo >= d_hi):
-        segments.append((DAY, d_lo, d_hi))
-        if h_lo is not None and d_lo is not None and h_lo < d_lo:
-            segments.append((HOUR, h_lo, d_lo))
-        if h_hi is not None and d_hi is not None and d_hi < h_hi:
-            segments.append((HOUR, d_hi, h_hi))
-    else:
-        segments.append((HOUR, h_lo, h_hi))
-    edges = []
-    if since is not None and h_lo is not None and since < h_lo:
-        edges.append(replace(filters, until=h_lo))
-    if until is not None and h_hi is not None and h_hi < until:
-        edges.append(replace(filters, since=h_hi))
-    return Plan(replace(filters, since=None, until=None), tuple(segments), tuple(edges))
+def signed(amount: Any, sign: int) -> Any:
+    return amount if sign == 1 else -amount
 
 
 def edge_within(edges: Sequence[LogFilters]) -> Any:
@@ -99,20 +55,24 @@ def edge_within(edges: Sequence[LogFilters]) -> Any:
     return or_(*[and_(at >= e.since, at < e.until) for e in edges])
 
 
-def edge_sums(principal: Principal, base: LogFilters, edges: Sequence[LogFilters], t: Any = None) -> tuple[Select, Select]:
-    """The ragged edges' raw rows added up in SQL, shaped like rollup rows so that they can be read
-    with them (UNION ALL): ([t,] category, no_category, status, *AMOUNTS) and ([t,] bucket, n), where
-    `t`, if given, is an expression of executed_at (a chart bucket). Bucketed by rollup_scheme's SQL
-    twins of the writer's rules (the rebuild uses the same). An all-clients page's four edges are
-    ~2,800 rows at 1M logs: added up in Python they were ~45 ms of its ~110."""
+def edge_sums(principal: Principal, base: LogFilters, edges: Sequence[LogFilters], t: Any = None,
+              sign: int = 1, t_is_null: bool = False) -> tuple[Select, Select]:
+    """The raw rows of `edges` (ranges) added up in SQL, shaped like rollup rows so that they can be
+    read with them (UNION ALL): ([t,] category, no_category, status, *AMOUNTS) and ([t,] bucket, n),
+    where `t`, if given, is a chart bucket (an expression of executed_at, or NULL: t_is_null), and every amount
+    has `sign` (-1: a minus range). Bucketed by rollup_scheme's SQL twins of the writer's rules (the
+    rebuild uses the same). An all-clients page's four edges are ~2,800 rows at 1M logs: added up
+    in Python they were ~45 ms of its ~110."""
     keys = [] if t is None else [t]
+    groups = [] if t is None or t_is_null else [t]  # PostgreSQL refuses GROUP BY NULL
     within = edge_within(edges)
     category, no_category = log_category_key()
-    main = (scoped_select(principal, base, *keys, category, no_category, WorkflowLog.status, *log_amounts()).where(within)
-            .group_by(*keys, WorkflowLog.category, WorkflowLog.status))
+    main = (scoped_select(principal, base, *keys, category, no_category, WorkflowLog.status,
+                          *(signed(a, sign) for a in log_amounts())).where(within)
+            .group_by(*groups, WorkflowLog.category, WorkflowLog.status))
     bucket = log_latency_bucket()
-    latency = (scoped_select(principal, base, *keys, bucket, func.count())
-               .where(within, WorkflowLog.execution_time_seconds.is_not(None)).group_by(*keys, bucket))
+    latency = (scoped_select(principal, base, *keys, bucket, signed(func.count(), sign))
+               .where(within, WorkflowLog.execution_time_seconds.is_not(None)).group_by(*groups, bucket))
     return main, latency
 
 
@@ -122,23 +82,25 @@ def _amount_sums(table: Any) -> tuple[Any, ...]:
 
 
 async def sum_rows(db: Database, principal: Principal, p: Plan, bucket: str | None = None,
-                   since: datetime | None = None) -> tuple[list, list]:
-    """p's rollup rows and its ragged edges' raw rows, added up in SQL into rows of one shape:
-    ([t,] category, no_category, status, *AMOUNTS) and ([t,] bucket, n), in one session: the
-    closed periods' through closed_rows (from memory while the database's generation stands), the
-    rest in two statements. t, with a chart `bucket` ('hour' or 'day'), is the chart bucket a
-    row falls in (as the database returns it: the same bucket may come in two spellings, as_utc
-    reads both), or NULL for rows before `since` (the overview page's previous range)."""
-    # A rollup row's start is a whole hour, so start >= since is start >= since rounded up to the
-    # hour: the same rows, and statements that stay the same for an hour (closed_rows keys on them).
-    rollup_since = None if since is None else _ceil(since, HOUR)
+                   previous: Plan | None = None) -> tuple[list, list]:
+    """p's rollup rows and its edges' raw rows (less its minus ranges'), added up in SQL into rows
+    of one shape: ([t,] category, no_category, status, *AMOUNTS) and ([t,] bucket, n), in one
+    session: the closed periods' through closed_rows (from memory while the database's generation
+    stands), the rest in two statements. t, with a chart `bucket` ('hour' or 'day'), is the chart
+    bucket a row falls in (as the database returns it: the same bucket may come in two spellings,
+    as_utc reads both). With `previous` (the overview page's range before p's, ending where p's
+    starts) its rows come too, with t NULL."""
+    # The rollup rows of both ranges in one statement: p's start at its first segment's start,
+    # previous's before it (plan() gives a boundary hour to one side only). That start is a whole
+    # hour, so the statements stay the same for half an hour (closed_rows keys on them).
+    segments = p.segments if previous is None else p.segments + previous.segments
+    split_at = None if previous is None else min(lo for _, lo, _ in p.segments if lo is not None)
 
     def t_of(start: Any, period: Any = None) -> Any:
         assert bucket is not None
         if period is None:  # a raw row's executed_at
-            t, split_at = aggregates.time_bucket(db.dialect, start, bucket), since
-        else:
-            t, split_at = aggregates.rollup_time_bucket(db.dialect, period, start, bucket), rollup_since
+            return aggregates.time_bucket(db.dialect, start, bucket)
+        t = aggregates.rollup_time_bucket(db.dialect, period, start, bucket)
         return t if split_at is None else case((start >= split_at, t), else_=null())
 
     r, lat = rollup_tables(principal, p.base)
@@ -152,27 +114,48 @@ async def sum_rows(db: Database, principal: Principal, p: Plan, bucket: str | No
                                        aggregates.count_sum(lat.n), group_by=(*lat_keys, lat.bucket))
         return main, latency
 
+    # The raw rows' statements, each range on the side of the range it belongs to: by plan, not by
+    # time (a minus range lies outside its own range, maybe in the other one). A range one side adds
+    # and the other takes off (the smaller part of the hour that holds the page's `since`: the hour's
+    # rollup rows go to the other side) is read once and mirrored below.
+    assert previous is None or bucket is not None, "the previous range's rows are told apart by t"
+    t_now = None if bucket is None else t_of(WorkflowLog.executed_at).label("t")
+    ours = ranges_of(p)
+    theirs = {} if previous is None else dict(ranges_of(previous))
+    shared = {r for r, sign in ours if theirs.get(r) == -sign}
+    raw: list[tuple[Select, Select]] = []
+    for side, t, t_is_null in ((p, t_now, False), (previous, null().label("t"), True)):
+        for sign in (1, -1):
+            ranges = [r for r, s in ([] if side is None else ranges_of(side)) if s == sign and r not in shared]
+            if ranges:
+                raw.append(edge_sums(principal, p.base, ranges, None if bucket is None else t, sign, t_is_null))
+    mirrored = [edge_sums(principal, p.base, [r], t_now, sign) for r, sign in ours if r in shared]
+
     # Closed periods (most of a long range) through closed_rows, which may have them already; the
-    # last hour or so and the ragged edges every time.
-    closed, open_segments = closed_periods.split(p.segments, utcnow())
-    fresh: list[Select | CompoundSelect] = list(statements(open_segments)) if open_segments else []
-    if p.edges:
-        t = None if bucket is None else t_of(WorkflowLog.executed_at).label("t")
-        edge_main, edge_latency = edge_sums(principal, p.base, p.edges, t)
-        fresh = [union(fresh[0], edge_main), union(fresh[1], edge_latency)] if fresh else [edge_main, edge_latency]
+    # last hour or so and the raw rows every time.
+    closed, open_segments = closed_periods.split(segments, utcnow())
+    fresh = [statements(open_segments)] if open_segments else []
+    fresh_main = union(*(m for m, _ in fresh + raw)) if fresh or raw else None
+    fresh_latency = union(*(lt for _, lt in fresh + raw)) if fresh or raw else None
     async with db.analytics() as session:
         # Core rows, not the ORM session's: its per-row loading was ~6 ms a statement here (cProfile,
         # one client 30 d at 1M logs: ~20 ms of the page's ~55) for rows that are plain tuples.
         conn = await session.connection()
-        await aggregates.rollup_prelude(db.dialect, conn, bool(p.edges))
+        await aggregates.rollup_prelude(db.dialect, conn, bool(raw))
         main_rows: list = []
         latency_rows: list = []
         if closed:
             kept_main, kept_latency = await closed_rows.rows(db, conn, statements(closed))
             main_rows, latency_rows = list(kept_main), list(kept_latency)  # copies: the kept lists stay as they are
-        if fresh:
-            main_rows += (await conn.execute(fresh[0])).all()
-            latency_rows += (await conn.execute(fresh[1])).all()
+        if fresh_main is not None and fresh_latency is not None:
+            main_rows += (await conn.execute(fresh_main)).all()
+            latency_rows += (await conn.execute(fresh_latency)).all()
+        for mirror_main, mirror_latency in mirrored:  # ours as read, theirs the opposite: t NULL, amounts negated
+            got = list((await conn.execute(mirror_main)).all())
+            main_rows += got + [(None, category, no_category, status, *(-a for a in amounts))
+                                for _, category, no_category, status, *amounts in got]
+            got = list((await conn.execute(mirror_latency)).all())
+            latency_rows += got + [(None, b, -n) for _, b, n in got]
         return main_rows, latency_rows
 
 
@@ -184,11 +167,10 @@ def union(*statements: Select | CompoundSelect) -> Select | CompoundSelect:
 
 
 async def count(db: Database, principal: Principal, p: Plan) -> int:
-    """How many logs p's filters match: the rollup rows' counts plus the ragged edges' raw rows."""
+    """How many logs p's filters match: the rollup rows' counts plus the edges' raw rows, less the minus ranges'."""
     r, _ = rollup_tables(principal, p.base)
     query: Select | CompoundSelect = scoped_rollup_select(principal, p.base, r, p.segments, aggregates.count_sum(r.n))
-    if p.edges:
-        query = union(query, scoped_select(principal, p.base, func.count()).where(edge_within(p.edges)))
+    query = union(query, *raw_counts(principal, p))
     async with db.analytics() as session:
         return sum(n or 0 for n in (await session.execute(query)).scalars())
 
