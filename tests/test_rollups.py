@@ -306,9 +306,9 @@ async def test_the_overview_page_reads_rollups_and_at_most_half_an_hour_raw_a_bo
     raw_reads: list[LogFilters] = []
     real_edge_sums = rollups.edge_sums
 
-    def recording(principal, base, edges, t, sign=1, t_is_null=False):
+    def recording(principal, base, edges, t=None, sign=1):
         raw_reads.extend(edges)
-        return real_edge_sums(principal, base, edges, t, sign, t_is_null)
+        return real_edge_sums(principal, base, edges, t, sign)
 
     monkeypatch.setattr(rollups, "edge_sums", recording)
     for principal in (Principal.admin(), Principal.for_client("acme")):
