@@ -121,8 +121,8 @@ async def sum_rows(db: Database, principal: Principal, p: Plan, bucket: str | No
 
     def raw_t(r: LogFilters, ours: bool) -> Any:
         """A raw range's chart bucket: every raw range lies inside one hour (plan()), so inside one
-        bucket, one constant for its rows instead of a strftime / date_trunc a row (SQLite: the
-        mirrored range's statement 26 -> ms for ~4k rows, 10M-like density)."""
+        bucket, one constant for its rows instead of a strftime / date_trunc a row (SQLite, the
+        mirrored range's statement, ~4k rows at 10M-like density: 35.7 -> 26.8 ms, one run each)."""
         if bucket is None:
             return None
         if not ours:
