@@ -57,8 +57,8 @@ class OverviewSums:
         c[3] += int(exec_n)
 
     def result(self, quantiles: Sequence[float]) -> dict[str, Any]:
-        # > 0: a minus range read a moment after its hour's rows may leave a count at 0 (or, with a
-        # late log between the two reads, -1 for that moment).
+        # > 0: a category whose logs of a boundary hour all lie in its minus range adds up to 0 (and
+        # -1 if a log of that part committed between the statements that read the hour and the part).
         categories = sorted(((c, v) for c, v in self.cats.items() if v[0] > 0), key=lambda cv: category_order(cv[0], cv[1][0]))
         total = sum(v[0] for _, v in categories)
         errors = sum(v[1] for _, v in categories)
