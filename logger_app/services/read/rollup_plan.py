@@ -94,10 +94,6 @@ def plan(filters: LogFilters, days: bool = True, now: datetime | None = None) ->
 
 
 def ranges_of(p: Plan) -> list[tuple[LogFilters, int]]:
+    """(range, sign): p's edges (1) and its minus ranges (-1), the raw rows a rollup read adds to
+    its rollup rows and those it takes off."""
     return [(r, 1) for r in p.edges] + [(r, -1) for r in p.minus]
-
-
-def signed_ranges(p: Plan) -> list[tuple[tuple[LogFilters, ...], int]]:
-    """(ranges, sign) for p's edges (sign 1) and for its minus ranges (sign -1), where it has any:
-    the raw rows a rollup read adds to its rollup rows, and those it takes off."""
-    return [(ranges, sign) for ranges, sign in ((p.edges, 1), (p.minus, -1)) if ranges]
